@@ -1,0 +1,87 @@
+"""ucmsc-lims: from umbilical-cord donation to the patient's vein, and back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    from .config import from_environment
+
+    app.config.from_mapping(from_environment(Path(app.instance_path)))
+    if config:
+        app.config.from_mapping(config)
+    app.config["SQLALCHEMY_ENGINES"] = {"default": _engine_options(app.config["DATABASE_URL"])}
+    register_extensions(app)
+    register_blueprints(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {"url": url}
+    if url.startswith("sqlite"):
+        # Wait for the writer rather than fail at once; WAL lets readers run beside it.
+        options["connect_args"] = {"timeout": 15}
+    else:
+        options["pool_pre_ping"] = True
+    return options
+
+
+def register_extensions(app: Flask) -> None:
+    from . import models  # noqa: F401  (every table on the metadata before anything queries)
+    from .core.sqlite import enable_sqlite_pragmas
+    from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    enable_sqlite_pragmas(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+    limiter.init_app(app)
+    from .i18n import select_locale
+
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+
+    from .auth.loaders import load_user
+
+    login_manager.user_loader(load_user)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .api import register_api
+    from .audit.views import bp as audit_bp
+    from .auth.views import bp as auth_bp
+    from .protocol.views import bp as protocol_bp
+    from .web import bp as web_bp
+
+    for blueprint in (web_bp, auth_bp, audit_bp, protocol_bp):
+        app.register_blueprint(blueprint)
+    register_api(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from .web import install_request_hooks
+
+    install_request_hooks(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)

@@ -1,0 +1,73 @@
+"""The JSON API under /api/v1 (SPEC 7): flask-smorest for schemas and the OpenAPI document."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from ..core.permissions import PUBLIC, requires
+from ..extensions import csrf
+from .problem import describe_validation, flatten_validation_messages, problem_response
+
+API_PREFIX = "/api/v1"
+
+
+class LimsApi(Api):
+    """flask-smorest with RFC 9457 errors for the API and HTML error pages for everything else."""
+
+    def handle_http_exception(self, error: HTTPException):
+        from ..web import is_api_request, page_error
+
+        if not is_api_request():
+            return page_error(error)
+        from ..extensions import db
+
+        db.session.rollback()
+        data = getattr(error, "data", None) or {}
+        errors = None
+        detail = error.description or error.name
+        if "messages" in data or "errors" in data:
+            errors = flatten_validation_messages(data.get("errors") or data.get("messages"))
+            detail = describe_validation(errors)
+            if error.code == 400 and "Invalid JSON" in str(errors):
+                detail = "The request body is not valid JSON."
+        elif "message" in data:
+            detail = data["message"]
+        if error.code == 500:
+            detail = "The server could not complete the request; nothing was changed."
+        return problem_response(error.code or 500, detail, errors=errors,
+                                headers=data.get("headers"))
+
+
+api = LimsApi()
+
+
+def register_api(app: Flask) -> None:
+    app.config.update(
+        API_TITLE="ucmsc-lims API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX=API_PREFIX,
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    api.init_app(app, spec_kwargs={
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    })
+    from . import audit as audit_api
+    from . import auth as auth_api
+
+    for blueprint in (auth_api.blp, audit_api.blp):
+        csrf.exempt(blueprint)
+        api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix or ''}")
+
+    @app.route(f"{API_PREFIX}/docs")
+    @requires(PUBLIC)
+    def api_docs():
+        """Human-readable API reference built from the OpenAPI document, no internet needed."""
+        return render_template("api_docs.html", spec=api.spec.to_dict(), base=request.host_url)
+
+    @app.errorhandler(500)
+    def internal_error(error):
+        return api.handle_http_exception(error)

@@ -1,0 +1,202 @@
+"""Account actions: create, roles, passwords, credential checks with lock-out, API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ..core import audit
+from ..core.db import utcnow
+from ..core.errors import AuthenticationFailed, DomainError, NotFound, NotPermitted
+from ..core.permissions import ADMIN, BLINDED_ROLES, ROLES, UNBLINDED_ROLES
+from ..extensions import db
+from .models import ApiToken, User, UserRole
+from .passwords import burn_time, check_password, hash_password
+
+CREDENTIALS_REFUSED = (
+    "Wrong username or password, or the account is locked after repeated failures."
+)
+
+
+def validate_role_set(roles: set[str]) -> None:
+    """SPEC 2: roles never mix blinded and unblinded groups; admin is held alone."""
+    unknown = roles - set(ROLES)
+    if unknown:
+        raise DomainError(f"Unknown role: {', '.join(sorted(unknown))}.")
+    if ADMIN in roles and len(roles) > 1:
+        raise DomainError("The admin role is held alone.")
+    if roles & BLINDED_ROLES and roles & UNBLINDED_ROLES:
+        raise DomainError(
+            "An account is either blinded or unblinded: "
+            f"{', '.join(sorted(roles & UNBLINDED_ROLES))} cannot be combined with "
+            f"{', '.join(sorted(roles & BLINDED_ROLES))}."
+        )
+
+
+def validate_password(password: str) -> None:
+    minimum = current_app.config["PASSWORD_MIN_LENGTH"]
+    if len(password) < minimum:
+        raise DomainError(
+            f"The password must have at least {minimum} characters.",
+            field_errors={"password": [f"At least {minimum} characters."]},
+        )
+
+
+def get_user_by_username(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(sa.select(User).order_by(User.username)))
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such user.")
+    return user
+
+
+def create_user(
+    *, username: str, full_name: str, password: str, roles: set[str], by: User | None,
+    home_ward: str | None = None, is_demo: bool = False, language: str = "en",
+) -> User:
+    username = username.strip()
+    if not username:
+        raise DomainError("A username is required.", field_errors={"username": ["Required."]})
+    if get_user_by_username(username) is not None:
+        raise DomainError(f"The username '{username}' is taken.",
+                          field_errors={"username": ["Taken."]})
+    validate_password(password)
+    validate_role_set(roles)
+    user = User(
+        username=username, full_name=full_name.strip() or username,
+        password_hash=hash_password(password), home_ward=home_ward, is_demo=is_demo,
+        language=language,
+    )
+    user.roles = [UserRole(role=r, granted_by_id=getattr(by, "id", None)) for r in sorted(roles)]
+    db.session.add(user)
+    audit.record(db.session, "user.created", user, actor=by,
+                 new={"username": username, "roles": sorted(roles), "home_ward": home_ward})
+    return user
+
+
+def set_roles(user: User, roles: set[str], *, by: User, reason: str | None = None) -> User:
+    """Grant and revoke roles. SPEC 2: nobody can change their own roles."""
+    if by.id == user.id:
+        raise NotPermitted("Nobody can change their own roles.")
+    validate_role_set(roles)
+    old = sorted(user.role_names)
+    keep = [r for r in user.roles if r.role in roles]
+    added = [UserRole(role=r, granted_by_id=by.id) for r in sorted(roles - user.role_names)]
+    user.roles = keep + added
+    audit.record(db.session, "user.roles_changed", user, actor=by,
+                 old={"roles": old}, new={"roles": sorted(roles)}, reason=reason)
+    return user
+
+
+def reset_password(user: User, new_password: str, *, by: User) -> User:
+    validate_password(new_password)
+    user.password_hash = hash_password(new_password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(db.session, "user.password_reset", user, actor=by)
+    return user
+
+
+def set_active(user: User, active: bool, *, by: User, reason: str) -> User:
+    if by.id == user.id:
+        raise NotPermitted("Nobody can deactivate their own account.")
+    old = user.active
+    user.active = active
+    audit.record(db.session, "user.activated" if active else "user.deactivated", user,
+                 actor=by, old={"active": old}, new={"active": active}, reason=reason)
+    return user
+
+
+def check_credentials(username: str, password: str, *, purpose: str) -> User:
+    """Authenticate, counting failures towards lock-out (SPEC 6).
+
+    A refusal commits its own bookkeeping before raising: the failure must count even though
+    the action it guarded is refused. Callers therefore check credentials before they change
+    anything else in the request.
+    """
+    now = utcnow()
+    user = get_user_by_username(username.strip())
+    if user is None:
+        burn_time(password)
+        audit.record(db.session, "auth.failed", ("user_account", None),
+                     new={"username": username[:80], "purpose": purpose})
+        db.session.commit()
+        raise AuthenticationFailed(CREDENTIALS_REFUSED)
+    if not user.active or user.is_locked(now) or not check_password(user.password_hash, password):
+        _count_failure(user, now, purpose)
+        db.session.commit()
+        raise AuthenticationFailed(CREDENTIALS_REFUSED)
+    if user.failed_logins:
+        user.failed_logins = 0
+    return user
+
+
+def _count_failure(user: User, now: datetime, purpose: str) -> None:
+    cfg = current_app.config
+    if user.is_locked(now):
+        audit.record(db.session, "auth.failed", user, actor=user,
+                     new={"purpose": purpose, "locked": True})
+        return
+    user.failed_logins += 1
+    locked = user.failed_logins >= cfg["LOCKOUT_THRESHOLD"]
+    if locked:
+        user.locked_until = now + cfg["LOCKOUT_DURATION"]
+        user.failed_logins = 0
+    audit.record(db.session, "auth.locked" if locked else "auth.failed", user, actor=user,
+                 new={"purpose": purpose, "failed_logins": user.failed_logins, "locked": locked})
+
+
+def record_sign_in(user: User, *, via: str) -> None:
+    audit.record(db.session, "auth.signed_in", user, actor=user, new={"via": via})
+
+
+def record_sign_out(user: User) -> None:
+    audit.record(db.session, "auth.signed_out", user, actor=user)
+
+
+def _digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    raw = secrets.token_urlsafe(32)  # 256 random bits
+    token = ApiToken(
+        user=user, digest=_digest(raw),
+        expires_at=utcnow() + current_app.config["API_TOKEN_LIFETIME"],
+    )
+    db.session.add(token)
+    audit.record(db.session, "auth.token_issued", token, actor=user,
+                 new={"expires_at": token.expires_at})
+    return raw, token
+
+
+def token_from_header(header: str | None) -> ApiToken | None:
+    """The live token named by an `Authorization: Bearer ...` header, or None."""
+    if not header:
+        return None
+    scheme, _, raw = header.partition(" ")
+    if scheme.lower() != "bearer" or not raw.strip():
+        return None
+    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.digest == _digest(raw.strip())))
+    now = utcnow()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        return None
+    if not token.user.active or token.user.is_locked(now):
+        return None
+    return token
+
+
+def revoke_token(token: ApiToken, *, by: User) -> None:
+    token.revoked_at = utcnow()
+    audit.record(db.session, "auth.token_revoked", token, actor=by)

@@ -1,0 +1,276 @@
+"""The audit trail (SPEC 5): append-only entries, hash-chained by a sealer in commit order.
+
+`record()` inserts an entry in the caller's transaction, so a rollback leaves neither the
+change nor its entry. The chain is sealed just after commit by `seal()`: it takes committed
+entries in commit order, gives each its place in the chain (`chain_seq`), the previous hash and
+its own hash. Keeping the hash off the request path means no request waits on a chain lock
+(SPEC 9), and the database triggers (migrations) allow exactly one UPDATE per entry: the one
+that seals it. On PostgreSQL the sealer never passes an entry whose transaction may still be
+open (it seals only entries of transactions below `pg_snapshot_xmin`, or of its own).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask import g, has_request_context
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from .db import Base, utcnow
+
+GENESIS_HASH = "0" * 64
+# Key of the PostgreSQL advisory lock that serialises sealers across processes.
+SEALER_LOCK_KEY = 0x5EA1
+
+
+class AuditEntry(Base):
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        sa.Index("ix_audit_entry_entity", "entity_type", "entity_id"),
+        sa.Index(
+            "ix_audit_entry_unsealed",
+            "id",
+            postgresql_where=sa.text("hash IS NULL"),
+            sqlite_where=sa.text("hash IS NULL"),
+        ),
+    )
+
+    # `id` is the entry's sequence number in insertion order.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    username: Mapped[str | None] = mapped_column(sa.String(80))
+    action: Mapped[str] = mapped_column(sa.String(80), index=True)
+    entity_type: Mapped[str] = mapped_column(sa.String(40))
+    entity_id: Mapped[str | None] = mapped_column(sa.String(80))
+    old: Mapped[str | None] = mapped_column(sa.Text)
+    new: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    request_id: Mapped[str | None] = mapped_column(sa.String(64))
+    # SPEC 5: entries that would tie a bag to a lot, donor, material or arm are absent from
+    # the trail blinded users read.
+    blinded_visible: Mapped[bool] = mapped_column(default=True)
+    # PostgreSQL transaction id of the writer, so the sealer can wait for open transactions.
+    txid: Mapped[int | None] = mapped_column(sa.BigInteger)
+    chain_seq: Mapped[int | None] = mapped_column(unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    hash: Mapped[str | None] = mapped_column(sa.String(64))
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return str(value)
+
+
+def canonical_json(value: Any) -> str:
+    """One spelling for a value, so the same content always hashes the same."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+    )
+
+
+def _entity_key(entity: Any) -> tuple[str, str | None]:
+    if isinstance(entity, tuple):
+        kind, ident = entity
+        return kind, None if ident is None else str(ident)
+    ident = getattr(entity, "audit_id", None) or sa.inspect(entity).identity
+    if isinstance(ident, tuple):
+        ident = ident[0] if len(ident) == 1 else ":".join(map(str, ident))
+    return entity.__tablename__, None if ident is None else str(ident)
+
+
+def _current_actor() -> Any:
+    if not has_request_context():
+        return None
+    from flask_login import current_user
+
+    return current_user if current_user and current_user.is_authenticated else None
+
+
+def record(
+    session: Session,
+    action: str,
+    entity: Any,
+    *,
+    old: dict | None = None,
+    new: dict | None = None,
+    reason: str | None = None,
+    actor: Any = None,
+    blinded_visible: bool = True,
+) -> None:
+    """Append one entry in the caller's transaction. `entity` is a mapped object or (kind, id).
+
+    Flushes first so that a new entity has its id before the entry names it.
+    """
+    session.flush()
+    entity_type, entity_id = _entity_key(entity)
+    actor = actor if actor is not None else _current_actor()
+    values: dict[str, Any] = {
+        "at": utcnow(),
+        "user_id": getattr(actor, "id", None),
+        "username": getattr(actor, "username", None),
+        "action": action,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "old": None if old is None else canonical_json(old),
+        "new": None if new is None else canonical_json(new),
+        "reason": reason,
+        "request_id": g.get("request_id") if has_request_context() else None,
+        "blinded_visible": blinded_visible,
+    }
+    if session.get_bind().dialect.name == "postgresql":
+        values["txid"] = sa.text("pg_current_xact_id()::text::bigint")
+    session.execute(sa.insert(AuditEntry).values(**values))
+
+
+_HASHED_COLUMNS = (
+    "id", "chain_seq", "at", "user_id", "username", "action", "entity_type", "entity_id",
+    "old", "new", "reason", "request_id", "blinded_visible",
+)
+
+
+def entry_hash(row: Any, prev_hash: str) -> str:
+    """SHA-256 of the previous hash and the entry's canonical content (SPEC 5)."""
+    content = {name: getattr(row, name) for name in _HASHED_COLUMNS}
+    content["at"] = row.at.isoformat(timespec="microseconds")
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()
+
+
+def _sealable(session: Session) -> sa.ColumnElement[bool]:
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite has one writer at a time, so ids are handed out in commit order and every
+        # entry this connection can see is committed or its own.
+        return AuditEntry.hash.is_(None)
+    return AuditEntry.hash.is_(None) & (
+        (AuditEntry.txid < sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+        | (AuditEntry.txid == sa.text("pg_current_xact_id_if_assigned()::text::bigint"))
+    )
+
+
+def seal(session: Session, *, limit: int = 5000) -> int:
+    """Hash unsealed committed entries onto the chain; returns how many were sealed.
+
+    The caller commits. Two sealers are serialised (an advisory lock on PostgreSQL; on SQLite
+    the write lock, with the unique `chain_seq` and the single-update trigger refusing a stale
+    one).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
+    rows = session.execute(
+        sa.select(AuditEntry).where(_sealable(session)).order_by(AuditEntry.id).limit(limit)
+    ).scalars().all()
+    if not rows:
+        return 0
+    head = session.execute(
+        sa.select(AuditEntry.chain_seq, AuditEntry.hash)
+        .where(AuditEntry.chain_seq.is_not(None))
+        .order_by(AuditEntry.chain_seq.desc())
+        .limit(1)
+    ).first()
+    seq, prev = (head.chain_seq, head.hash) if head else (0, GENESIS_HASH)
+    updates = []
+    for row in rows:
+        seq += 1
+        row_hash = entry_hash(_Sealed(row, seq), prev)
+        updates.append({"b_id": row.id, "chain_seq": seq, "prev_hash": prev, "hash": row_hash})
+        prev = row_hash
+    # Expire the loaded rows so the ORM does not try to write them back itself.
+    for row in rows:
+        session.expunge(row)
+    table = AuditEntry.__table__
+    session.connection().execute(
+        table.update()
+        .where(table.c.id == sa.bindparam("b_id"), table.c.hash.is_(None))
+        .values(
+            chain_seq=sa.bindparam("chain_seq"),
+            prev_hash=sa.bindparam("prev_hash"),
+            hash=sa.bindparam("hash"),
+        ),
+        updates,
+    )
+    return len(updates)
+
+
+class _Sealed:
+    """A row seen as it will be once sealed: its chain position is part of what is hashed."""
+
+    def __init__(self, row: AuditEntry, chain_seq: int):
+        self._row = row
+        self.chain_seq = chain_seq
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
+
+
+@dataclass(frozen=True)
+class Verification:
+    ok: bool
+    entries: int
+    sealed: int
+    unsealed: int
+    first_bad_seq: int | None
+    message: str
+
+
+def verify(
+    session: Session, *, max_unsealed_age: timedelta = timedelta(seconds=10)
+) -> Verification:
+    """Walk the chain in order and recompute every hash (SPEC 5).
+
+    Fails on the first entry whose hash, previous hash or chain position does not match, and
+    when an entry has stayed unsealed longer than `max_unsealed_age`.
+    """
+    unsealed_count, oldest_id, oldest_at = session.execute(
+        sa.select(sa.func.count(), sa.func.min(AuditEntry.id), sa.func.min(AuditEntry.at)).where(
+            AuditEntry.hash.is_(None)
+        )
+    ).one()
+    columns = [getattr(AuditEntry, name) for name in (*_HASHED_COLUMNS, "prev_hash", "hash")]
+    result = session.execute(
+        sa.select(*columns)
+        .where(AuditEntry.chain_seq.is_not(None))
+        .order_by(AuditEntry.chain_seq)
+        .execution_options(yield_per=10000)
+    )
+    prev, expected_seq, sealed = GENESIS_HASH, 1, 0
+    for row in result:
+        problem = None
+        if row.chain_seq != expected_seq:
+            problem = (
+                f"entry {row.id} is at chain position {row.chain_seq}, expected {expected_seq}"
+            )
+        elif row.prev_hash != prev:
+            problem = f"entry {row.id} does not follow the entry before it"
+        elif entry_hash(row, prev) != row.hash:
+            problem = f"entry {row.id} was changed after it was sealed"
+        if problem:
+            result.close()
+            total = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) or 0
+            return Verification(False, total, sealed, unsealed_count, row.id, problem)
+        prev, expected_seq, sealed = row.hash, expected_seq + 1, sealed + 1
+
+    stray = session.scalar(
+        sa.select(sa.func.min(AuditEntry.id)).where(
+            AuditEntry.hash.is_not(None), AuditEntry.chain_seq.is_(None)
+        )
+    )
+    total = sealed + unsealed_count
+    if stray is not None:
+        return Verification(False, total, sealed, unsealed_count, stray,
+                            f"entry {stray} carries a hash but no chain position")
+    if oldest_at is not None and utcnow() - oldest_at > max_unsealed_age:
+        return Verification(False, total, sealed, unsealed_count, oldest_id,
+                            f"entry {oldest_id} has waited too long to be sealed")
+    message = f"{sealed} entries verified" + (
+        f"; {unsealed_count} recent entries not sealed yet" if unsealed_count else ""
+    )
+    return Verification(True, total, sealed, unsealed_count, None, message)

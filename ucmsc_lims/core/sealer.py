@@ -1,0 +1,56 @@
+"""A background sealer: hashes committed audit entries onto the chain every fraction of a second.
+
+Each gunicorn worker runs one; sealers serialise on the database (see core.audit.seal), so any
+number of them across processes and hosts keep one linear chain.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from flask import Flask
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from ..extensions import db
+from . import audit
+
+log = logging.getLogger(__name__)
+
+
+def seal_pending(app: Flask) -> int:
+    """Seal everything committed so far; returns the number of entries sealed."""
+    total = 0
+    with app.app_context():
+        session = db.sessionmaker()
+        try:
+            while True:
+                try:
+                    sealed = audit.seal(session)
+                    session.commit()
+                except (IntegrityError, DBAPIError):
+                    # Another sealer got there first (SQLite); the next round picks up.
+                    session.rollback()
+                    return total
+                total += sealed
+                if sealed == 0:
+                    return total
+        finally:
+            session.close()
+
+
+def start_sealer_thread(app: Flask) -> threading.Thread:
+    interval = app.config["AUDIT_SEALER_INTERVAL"]
+    stop = threading.Event()
+
+    def run() -> None:
+        while not stop.wait(interval):
+            try:
+                seal_pending(app)
+            except Exception:  # a sealer must outlive a passing database fault
+                log.exception("audit sealer round failed")
+
+    thread = threading.Thread(target=run, name="audit-sealer", daemon=True)
+    thread.stop = stop  # type: ignore[attr-defined]
+    thread.start()
+    return thread

@@ -1,0 +1,1 @@
+"""The demo study that `make run` seeds (SPEC 8)."""

@@ -1,0 +1,1 @@
+"""Versioned protocol settings (SPEC 1): data, not code; every change audited."""
