@@ -25,7 +25,7 @@ $(DEV_STAMP): requirements.txt requirements-dev.txt | $(BIN)/python
 venv: $(DEV_STAMP)
 
 run: $(RUN_STAMP)
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 	$(FLASK) seed-demo --if-empty
 	@echo "Serving on http://127.0.0.1:5000  (demo users' password: $(DEMO_PASSWORD))"
 	$(BIN)/gunicorn -c gunicorn.conf.py app:app

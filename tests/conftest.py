@@ -46,7 +46,7 @@ def migrate(app: Flask) -> None:
     cfg = Config(str(PROJECT_ROOT / "migrations" / "alembic.ini"))
     cfg.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
     with app.app_context():
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
 
 
 def _pg_url(name: str) -> str:

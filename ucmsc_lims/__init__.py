@@ -65,13 +65,12 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     from .api import register_api
-    from .audit.views import bp as audit_bp
-    from .auth.views import bp as auth_bp
-    from .protocol.views import bp as protocol_bp
+    from .domains import domain_modules
     from .web import bp as web_bp
 
-    for blueprint in (web_bp, auth_bp, audit_bp, protocol_bp):
-        app.register_blueprint(blueprint)
+    app.register_blueprint(web_bp)
+    for views in domain_modules("views"):
+        app.register_blueprint(views.bp)
     register_api(app)
 
 
@@ -83,5 +82,8 @@ def register_request_hooks(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .cli import register
+    from .domains import domain_modules
 
     register(app)
+    for commands in domain_modules("cli"):
+        commands.register(app)

@@ -16,7 +16,7 @@ class NavEntry:
     permission: str
 
 
-# Domains add their entries here, in the order they should appear.
+# The foundation's entries; each domain's views module may add `NAV_ENTRIES`, shown first.
 NAV: list[NavEntry] = [
     NavEntry(_l("Audit trail"), "audit.trail", "audit.read"),
     NavEntry(_l("Protocol"), "protocol.settings", "protocol.read"),
@@ -34,10 +34,13 @@ class NavItem:
 def nav_items() -> list[NavItem]:
     if not current_user.is_authenticated:
         return []
+    from .domains import domain_modules
+
+    entries = [e for m in domain_modules("views") for e in getattr(m, "NAV_ENTRIES", ())]
     views = current_app.view_functions
     return [
         NavItem(str(entry.label), url_for(entry.endpoint))
-        for entry in NAV
+        for entry in [*entries, *NAV]
         if entry.endpoint in views and current_user.can(entry.permission)
     ]
 

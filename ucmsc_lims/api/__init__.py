@@ -55,10 +55,12 @@ def register_api(app: Flask) -> None:
         "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],
     })
+    from ..domains import domain_modules
     from . import audit as audit_api
     from . import auth as auth_api
 
-    for blueprint in (auth_api.blp, audit_api.blp):
+    blueprints = [auth_api.blp, audit_api.blp] + [m.blp for m in domain_modules("api")]
+    for blueprint in blueprints:
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix=f"{API_PREFIX}{blueprint.url_prefix or ''}")
 

@@ -1,18 +1,17 @@
 """Seed the demo study, and keep its 'today' current on every start (SPEC 8).
 
-Domains add their demo records as steps in DEMO_STEPS and today's refresh in TODAY_STEPS,
-each a function of the demo users, run in order through the same services users call.
+Each domain's `demo.py` adds its records in `seed(users)` and brings today up to date in
+`refresh_today(users)`, run in domain order through the same services users call.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import current_app
 
 from ..auth import service as accounts
 from ..auth.models import User
+from ..domains import domain_modules
 from ..extensions import db
 
 DEMO_USERS = (
@@ -27,9 +26,6 @@ DEMO_USERS = (
     ("admin", "Adam Chen (administrator)", {"admin"}, None),
 )
 
-DemoStep = Callable[[dict[str, User]], None]
-DEMO_STEPS: list[DemoStep] = []
-TODAY_STEPS: list[DemoStep] = []
 
 
 class DemoRefused(Exception):
@@ -59,8 +55,10 @@ def seed(*, if_empty: bool = False) -> bool:
             home_ward=ward, is_demo=True,
         )
     db.session.flush()
-    for step in DEMO_STEPS:
-        step(users)
+    for demo in domain_modules("demo"):
+        if hasattr(demo, "seed"):
+            demo.seed(users)
+            db.session.flush()
     return True
 
 
@@ -69,5 +67,7 @@ def refresh_today() -> None:
     users = demo_users()
     if not users:
         return
-    for step in TODAY_STEPS:
-        step(users)
+    for demo in domain_modules("demo"):
+        if hasattr(demo, "refresh_today"):
+            demo.refresh_today(users)
+            db.session.flush()
