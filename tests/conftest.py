@@ -132,6 +132,13 @@ def db(app):
         engine = _db.engine
         connection = engine.connect()
         outer = connection.begin()
+        sqlite_driver = None
+        if engine.dialect.name == "sqlite":
+            # pysqlite opens its transaction lazily, so the first SAVEPOINT would start one and
+            # its RELEASE would commit: begin a real transaction by hand for the test's life.
+            sqlite_driver = connection.connection.driver_connection
+            sqlite_driver.isolation_level = None
+            connection.exec_driver_sql("BEGIN")
         _db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
         try:
             yield _db
@@ -139,6 +146,9 @@ def db(app):
             _db.session.close()
             _db.sessionmaker.configure(bind=engine)
             outer.rollback()
+            if sqlite_driver is not None:
+                sqlite_driver.rollback()
+                sqlite_driver.isolation_level = ""
             connection.close()
 
 

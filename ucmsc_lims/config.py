@@ -59,4 +59,5 @@ def from_environment(instance_path: Path) -> dict:
         "WTF_CSRF_TIME_LIMIT": None,
         "BABEL_DEFAULT_LOCALE": env.get("DEFAULT_LOCALE", "en"),
         "LANGUAGES": ["en", "zh_Hans"],
+        "BABEL_TRANSLATION_DIRECTORIES": str(instance_path.parent / "translations"),
     }

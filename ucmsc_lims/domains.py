@@ -10,7 +10,7 @@ from types import ModuleType
 
 DOMAINS = (
     "auth", "protocol", "audit", "donors", "materials", "manufacturing", "qc", "trial",
-    "bagging", "labels", "scanning", "custody", "bedside", "trace", "lookback", "followup",
+    "bagging", "labels", "custody", "bedside", "scanning", "trace", "lookback", "followup",
     "reports",
 )
 

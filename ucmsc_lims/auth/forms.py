@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -49,6 +56,11 @@ class RolesForm(FlaskForm):
 class ResetPasswordForm(FlaskForm):
     password = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=1024)])
     submit = SubmitField(_l("Reset password"))
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=[("en", "English"), ("zh_Hans", "简体中文")])
+    submit = SubmitField(_l("Save"))
 
 
 class ActiveForm(FlaskForm):

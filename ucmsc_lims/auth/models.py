@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.db import Base, utcnow
-from ..core.permissions import SEE_ARM, UNBLINDED_ROLES, permissions_for
+from ..core.permissions import INSPECTOR, SEE_ARM, UNBLINDED_ROLES, permissions_for
 
 
 class User(Base):
@@ -56,7 +56,12 @@ class User(Base):
 
     @property
     def permissions(self) -> frozenset[str]:
-        return permissions_for(self.role_names)
+        granted = permissions_for(self.role_names)
+        # SPEC 2: a QA co-signed, time-limited inspector grant is the one audited exception
+        # to a blinded account (reports.inspection); checked once per request.
+        if self.id and self.role_names == {INSPECTOR} and _inspection_grant_active(self.id):
+            granted = granted | {SEE_ARM}
+        return granted
 
     def can(self, permission: str) -> bool:
         return permission in self.permissions
@@ -72,6 +77,20 @@ class User(Base):
 
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
+
+
+def _inspection_grant_active(user_id: int) -> bool:
+    from flask import g, has_request_context
+
+    from ..reports.inspection import active_grant_exists
+
+    if not has_request_context():
+        return active_grant_exists(user_id)
+    key = (g.get("request_id"), user_id)
+    cache = g.setdefault("_inspection_grants", {})
+    if key not in cache:
+        cache[key] = active_grant_exists(user_id)
+    return cache[key]
 
 
 class UserRole(Base):

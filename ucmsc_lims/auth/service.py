@@ -50,6 +50,10 @@ def get_user_by_username(username: str) -> User | None:
     return db.session.scalar(sa.select(User).where(User.username == username))
 
 
+def get_user_by_staff_id(staff_id: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.staff_id == staff_id))
+
+
 def list_users() -> list[User]:
     return list(db.session.scalars(sa.select(User).order_by(User.username)))
 
@@ -105,6 +109,20 @@ def reset_password(user: User, new_password: str, *, by: User) -> User:
     user.failed_logins = 0
     user.locked_until = None
     audit.record(db.session, "user.password_reset", user, actor=by)
+    return user
+
+
+LANGUAGE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+
+
+def set_language(user: User, language: str) -> User:
+    """SPEC 8: each user picks the language of their pages."""
+    if language not in current_app.config["LANGUAGES"]:
+        raise DomainError(f"Unknown language '{language}'.")
+    old = user.language
+    user.language = language
+    audit.record(db.session, "user.language_changed", user, actor=user,
+                 old={"language": old}, new={"language": language})
     return user
 
 

@@ -22,7 +22,14 @@ from ..core.errors import DomainError
 from ..core.permissions import PUBLIC, SIGNED_IN, requires
 from ..extensions import limiter
 from . import service
-from .forms import ActiveForm, CreateUserForm, LoginForm, ResetPasswordForm, RolesForm
+from .forms import (
+    ActiveForm,
+    CreateUserForm,
+    LanguageForm,
+    LoginForm,
+    ResetPasswordForm,
+    RolesForm,
+)
 
 bp = Blueprint("auth", __name__)
 
@@ -66,6 +73,17 @@ def logout():
     session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@requires(SIGNED_IN)
+def account():
+    form = LanguageForm(data={"language": current_user.language})
+    if form.validate_on_submit():
+        service.set_language(current_user._get_current_object(), form.language.data)
+        flash(_("Saved."), "success")
+        return redirect(url_for("auth.account"))
+    return render_template("auth/account.html", form=form)
 
 
 @bp.route("/admin/users")

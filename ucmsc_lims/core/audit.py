@@ -6,7 +6,8 @@ entries in commit order, gives each its place in the chain (`chain_seq`), the pr
 its own hash. Keeping the hash off the request path means no request waits on a chain lock
 (SPEC 9), and the database triggers (migrations) allow exactly one UPDATE per entry: the one
 that seals it. On PostgreSQL the sealer never passes an entry whose transaction may still be
-open (it seals only entries of transactions below `pg_snapshot_xmin`, or of its own).
+open (it seals only entries of transactions older than the oldest one still open on this
+database, or of its own).
 """
 
 from __future__ import annotations
@@ -145,13 +146,26 @@ def entry_hash(row: Any, prev_hash: str) -> str:
     return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()
 
 
+# The oldest transaction still open on this database, read from the statement's own snapshot.
+# Transactions of sessions on other databases of the same server are left out: they cannot hold
+# entries of ours, and a long one there must not stall this chain (nor fail its verification).
+# A session's 32-bit backend_xid is the low half of the snapshot's 64-bit transaction id.
+_OLDEST_OPEN_HERE = """(
+SELECT coalesce(min(running.xid::text::bigint),
+                pg_snapshot_xmax(pg_current_snapshot())::text::bigint)
+FROM pg_snapshot_xip(pg_current_snapshot()) AS running(xid)
+WHERE running.xid::text::bigint % 4294967296 NOT IN (
+    SELECT backend_xid::text::bigint FROM pg_stat_activity
+    WHERE backend_xid IS NOT NULL AND datname IS DISTINCT FROM current_database()))"""
+
+
 def _sealable(session: Session) -> sa.ColumnElement[bool]:
     if session.get_bind().dialect.name != "postgresql":
         # SQLite has one writer at a time, so ids are handed out in commit order and every
         # entry this connection can see is committed or its own.
         return AuditEntry.hash.is_(None)
     return AuditEntry.hash.is_(None) & (
-        (AuditEntry.txid < sa.text("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"))
+        (AuditEntry.txid < sa.text(_OLDEST_OPEN_HERE))
         | (AuditEntry.txid == sa.text("pg_current_xact_id_if_assigned()::text::bigint"))
     )
 

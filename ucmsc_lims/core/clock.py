@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -21,8 +24,22 @@ def site_now() -> datetime:
     return utcnow().astimezone(site_zone())
 
 
+# The demo seeds a history (patients enrolled months ago): inside `as_of(day)`, the site's
+# "today" is that day. Only demo seeding and tests use it; times stored stay the real UTC now.
+_AS_OF: ContextVar[date | None] = ContextVar("site_today_as_of", default=None)
+
+
 def site_today() -> date:
-    return site_now().date()
+    return _AS_OF.get() or site_now().date()
+
+
+@contextmanager
+def as_of(day: date) -> Iterator[None]:
+    token = _AS_OF.set(day)
+    try:
+        yield
+    finally:
+        _AS_OF.reset(token)
 
 
 def local(value: datetime | None) -> datetime | None:

@@ -29,6 +29,7 @@ MEANINGS = {
     "excursion_disposition": "Excursion disposition",
     "fill_verification": "Fill verification",
     "bag_release": "Bag release for issue",
+    "bag_hold_disposition": "Bag hold disposition",
     "dose_clearance": "Dose clearance",
     "bedside_verification": "Verified bag to patient",
     "emergency_unblinding": "Emergency unblinding",

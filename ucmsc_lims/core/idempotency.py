@@ -7,6 +7,7 @@ first fails, its claim rolls back with it and the retry runs afresh.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import datetime
 from functools import wraps
@@ -44,10 +45,25 @@ def _find(user_id: int, key: str) -> IdempotencyRecord | None:
     )
 
 
+def _is_text(content_type: str | None) -> bool:
+    mimetype = (content_type or "").split(";")[0].strip()
+    return mimetype.startswith("text/") or mimetype.endswith(("json", "xml"))
+
+
+def _stored_body(response: Response) -> str:
+    """Text replies are kept as text; binary ones (a PNG or PDF label) as base64."""
+    if _is_text(response.content_type):
+        return response.get_data(as_text=True)
+    return base64.b64encode(response.get_data()).decode()
+
+
 def _replay(record: IdempotencyRecord, digest: str) -> Response:
     if record.request_digest != digest:
         raise DomainError("This Idempotency-Key was already used for a different request.")
-    response = make_response(record.body or "", record.status or 200)
+    body: str | bytes = record.body or ""
+    if not _is_text(record.content_type):
+        body = base64.b64decode(body)
+    response = make_response(body, record.status or 200)
     response.content_type = record.content_type or "application/json"
     response.headers["Idempotent-Replayed"] = "true"
     return response
@@ -81,7 +97,7 @@ def idempotent(view):
             return _replay(existing, digest)
         response = make_response(view(*args, **kwargs))
         record.status = response.status_code
-        record.body = response.get_data(as_text=True)
+        record.body = _stored_body(response)
         record.content_type = response.content_type
         db.session.flush()
         return response

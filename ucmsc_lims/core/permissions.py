@@ -43,19 +43,26 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         SEE_ARM, "lot.read", "lot.record", "donor.record", "material.record", "qc.record",
         "bag.read", "bag.fill", "label.preview", "label.print", "lot_label.read",
         "custody.record", "trace.read", "location.read", "patient.read",
+        "custody.read",
     }),
     QA: frozenset({
         SEE_ARM, *_READ_GMP, "lot.release", "lot.hold", "deviation.disposition",
         "excursion.disposition", "audit.verify", "bag.read", "bag.hold", "lot_label.read",
         "lookback.run", "inspector_grant.cosign", "nearmiss.read", "patient.read",
         "location.read", "qc.review", "custody.read",
+        "custody.logger",
+        "donor.determine", "material.release",
+        "lookback.read",
     }),
     PHARMACIST: frozenset({
         SEE_ARM, "lot.read", "trace.read", "bag.read", "bag.verify_fill", "bag.release",
         "bag.hold", "bag.return", "bag.destroy", "label.preview", "label.print",
         "randomization.read", "randomization.manage", "dose.postpone", "unblinding.confirm",
         "patient.read", "wristband.read", "lookback.read", "custody.read", "location.read",
+        "custody.logger",
         "report.read",
+        "followup.export",
+        "lookback.decide",
     }),
     NURSE: frozenset({
         "bag.read", "label.preview", "bedside.verify", "infusion.record", "custody.receive",
@@ -63,14 +70,18 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     }),
     INVESTIGATOR: frozenset({
         "patient.read", "patient.enroll", "dose.clear", "followup.read", "followup.record",
+        "followup.lock", "followup.export",
         "unblinding.request", "wristband.read", "bag.read", "trace.read",
+        "patient.status",
     }),
     INSPECTOR: frozenset({
         *_READ_GMP, "audit.verify", "patient.read", "followup.read", "bag.read",
+        "followup.export",
         "nearmiss.read", "custody.read", "location.read",
     }),
     ADMIN: frozenset({
         "users.manage", "protocol.manage", "location.manage", "inspector_grant.grant",
+        "trace.read",
     }),
 }
 

@@ -193,6 +193,11 @@ def _unit(found: Analyte, unit: str) -> tuple[str, Fraction]:
     raise UnknownUnit(f"{found.name} cannot be given in {unit!r}; use one of {accepted}.")
 
 
+def accepted_unit(code: str, unit: str) -> str:
+    """The accepted spelling of a unit as written ('umol/l' -> 'umol/L'), or UnknownUnit."""
+    return _unit(analyte(code), unit)[0]
+
+
 def _exact(found: Analyte, value: Number, unit: str) -> Fraction:
     if isinstance(value, bool) or not isinstance(value, Number):
         raise ImplausibleValue(f"{found.name} must be a number, not {value!r}.")

@@ -1,0 +1,107 @@
+"""Cell bank lots and product batches built through the manufacturing and QC services, so a
+released lot is made by releasing it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from ucmsc_lims.auth import service as accounts
+from ucmsc_lims.core.db import utcnow
+from ucmsc_lims.extensions import db
+from ucmsc_lims.manufacturing import steps
+from ucmsc_lims.qc import release
+from ucmsc_lims.qc import service as qc
+
+from . import DEMO_PASSWORD, make_user
+from .donors import make_collection
+from .materials import make_material
+
+PASSING = {
+    "viability": 92, "cd73": 99, "cd90": 98.5, "cd105": 97, "cd34": 0.4, "cd45": 0.6,
+    "cd14_cd11b": 0.3, "cd19_cd79a": 0.2, "hla_dr": 0.5, "sterility": "no growth",
+    "mycoplasma": "not detected", "endotoxin": 0.1, "cell_count": 6.0e8, "vial_count": 20,
+}
+
+
+def second_technician(users):
+    if "technician2" not in users:
+        users["technician2"] = accounts.get_user_by_username("technician2") or make_user(
+            "technician2", {"technician"}, full_name="Second Technician")
+    return users["technician2"]
+
+
+def run_passages(lot, users, *, upto: int, start_days_ago: float = 12, verify: bool = True,
+                 medium=None):
+    medium = medium or make_material(users)
+    begin = utcnow() - timedelta(days=start_days_ago)
+    while steps.next_passage_number(lot) <= upto:
+        n = len(lot.passages)
+        seeded = begin + timedelta(days=2 * n)
+        passage = steps.record_passage(
+            lot, seeded_at=seeded, harvested_at=seeded + timedelta(hours=48),
+            vessels="T175 x 4", cells_seeded=1.0e6, cells_harvested=8.0e6, viability_pct=95,
+            confluence_pct=85, incubator="L-INC-2", by=users["technician"],
+            materials_used=[medium.code])
+        if verify:
+            steps.verify_passage(passage, by=second_technician(users))
+        db.session.flush()
+    return lot
+
+
+def make_bank(users, *, state: str = "released", eligibility: str = "eligible", vials: int = 12):
+    """A cell bank lot brought to `state` (received, processing, expanding, banked, qc_pending,
+    released)."""
+    collection = make_collection(users, eligibility=eligibility)
+    lot = steps.start_cell_bank(collection, by=users["technician"])
+    if state == "received":
+        return lot
+    steps.record_processing(lot, method="explant", by=users["technician"],
+                            performed_at=utcnow() - timedelta(days=19))
+    if state == "processing":
+        return lot
+    run_passages(lot, users, upto=0 if state == "expanding" else 2, start_days_ago=18)
+    if state == "expanding":
+        return lot
+    steps.bank_lot(lot, positions=steps.vial_positions("L-DEWAR-1", "B01", vials),
+                   cells_per_vial=5.0e6, by=users["technician"], at=utcnow() - timedelta(days=11))
+    if state == "banked":
+        return lot
+    steps.submit_for_qc(lot, by=users["technician"])
+    if state == "qc_pending":
+        return lot
+    pass_all_qc(lot, users)
+    release.release_lot(lot, by=users["qa"], username="qa", password=DEMO_PASSWORD)
+    return lot
+
+
+def pass_all_qc(lot, users, *, skip: tuple[str, ...] = ()):
+    spec = qc.spec_in_force(lot.kind)
+    for item in spec.items:
+        if item.test in skip:
+            continue
+        result = qc.record_result(lot, test=item.test, value=PASSING[item.test], method=None,
+                                  sample_id=f"S-{lot.lot_id}-{item.test}", by=users["technician"])
+        qc.review_result(result, by=users["qa"])
+    db.session.flush()
+
+
+def make_batch(users, *, state: str = "released", bank=None, vials=(1,), skip_qc=()):
+    """A product batch brought to `state` (thawed, expanding, harvested, qc_pending, released)."""
+    bank = bank or make_bank(users)
+    batch = steps.start_batch(bank, vial_numbers=list(vials), by=users["technician"],
+                              at=utcnow() - timedelta(days=7))
+    if state == "thawed":
+        return batch
+    run_passages(batch, users, upto=3 if state == "expanding" else 5, start_days_ago=7)
+    if state == "expanding":
+        return batch
+    steps.harvest_batch(batch, cells_harvested=6.0e8, viability_pct=93, by=users["technician"])
+    if state == "harvested":
+        return batch
+    steps.submit_for_qc(batch, by=users["technician"])
+    if state == "qc_pending":
+        return batch
+    pass_all_qc(batch, users, skip=skip_qc)
+    release.release_lot(batch, by=users["qa"], username="qa", password=DEMO_PASSWORD,
+                        conditional_tests=skip_qc)
+    return batch

@@ -1,0 +1,1 @@
+"""Bedside verification by two nurses, and the infusion record (SPEC 4.8)."""

@@ -1,0 +1,1 @@
+"""Locations, custody events, shipments, temperature logs and excursions (SPEC 4.7)."""

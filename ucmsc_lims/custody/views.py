@@ -1,0 +1,258 @@
+"""Custody pages: locations and their labels, hand-offs by scanning, ward receipt, shipments,
+logger files and excursions (SPEC 4.7)."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from ..core.errors import DomainError
+from ..core.permissions import requires
+from ..navigation import NavEntry
+from . import service, shipments
+from .forms import (
+    DispatchForm,
+    DispositionForm,
+    HandoffForm,
+    LocationForm,
+    LoggerForm,
+    ReceiveForm,
+    ShipmentBagForm,
+    ShipmentForm,
+)
+from .labels import location_label_svg
+
+bp = Blueprint("custody", __name__, url_prefix="/custody")
+
+NAV_ENTRIES = [
+    NavEntry(_l("Hand-off"), "custody.handoff", "custody.record"),
+    NavEntry(_l("Receive"), "custody.receive", "custody.receive"),
+    NavEntry(_l("Shipments"), "custody.shipment_list", "custody.read"),
+    NavEntry(_l("Locations"), "custody.manage_locations", "location.manage"),
+]
+
+
+def _temperature(field) -> float | None:
+    return float(field.data) if field.data is not None else None
+
+
+# --- Locations ---------------------------------------------------------------------------------
+
+
+@bp.route("/locations")
+@requires("location.read")
+def locations():
+    return render_template("custody/locations.html", locations=service.list_locations(),
+                           form=None)
+
+
+@bp.route("/locations/manage", methods=["GET", "POST"])
+@requires("location.manage")
+def manage_locations():
+    form = LocationForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                location = service.create_location(code=form.code.data, name=form.name.data,
+                                                   kind=form.kind.data, by=current_user)
+            except DomainError as refused:
+                flash(refused.message, "error")
+                status = refused.status
+            else:
+                flash(_("Location %(code)s added.", code=location.code), "success")
+                return redirect(url_for("custody.manage_locations"))
+        else:
+            status = 400
+    return render_template("custody/locations.html", locations=service.list_locations(),
+                           form=form), status
+
+
+@bp.route("/locations/<code>/label.svg")
+@requires("location.read")
+def location_label(code: str):
+    return Response(location_label_svg(service.get_location(code)), mimetype="image/svg+xml")
+
+
+@bp.route("/locations/<code>/label.manage.svg")
+@requires("location.manage")
+def location_label_for_admin(code: str):
+    return Response(location_label_svg(service.get_location(code)), mimetype="image/svg+xml")
+
+
+# --- Hand-off and receipt ----------------------------------------------------------------------
+
+
+@bp.route("/handoff", methods=["GET", "POST"])
+@requires("custody.record")
+def handoff():
+    form = HandoffForm(data={"to_location": request.args.get("to", "")})
+    status, event = 200, None
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                bag = service.bag_for_scan(form.bag.data)
+                to_location = service.get_location(form.to_location.data)
+                from_location = (service.get_location(form.from_location.data)
+                                 if form.from_location.data else None)
+                destination = (service.get_location(form.destination.data)
+                               if form.destination.data else None)
+                event = service.record_handoff(
+                    bag, to_location=to_location, by=current_user,
+                    temperature_c=_temperature(form.temperature_c),
+                    condition=form.condition.data, from_location=from_location,
+                    destination=destination)
+            except DomainError as refused:
+                flash(refused.message, "error")
+                status = refused.status
+            else:
+                flash(_("Bag %(bag)s handed off to %(to)s.", bag=bag.bag_id,
+                        to=to_location.code), "success")
+                form.bag.data = ""
+        else:
+            status = 400
+    return render_template("custody/handoff.html", form=form, event=event), status
+
+
+@bp.route("/receive", methods=["GET", "POST"])
+@requires("custody.receive")
+def receive():
+    ward_code = session.get("ward")
+    ward = service.ward_for_session(ward_code)
+    form = ReceiveForm()
+    status = 200
+    if request.method == "POST":
+        if ward is None:
+            flash(_("No ward chosen: scan the ward's location label on the bedside page."),
+                  "error")
+            status = 422
+        elif form.validate_on_submit():
+            try:
+                bag = service.bag_for_scan(form.bag.data)
+                service.receive_on_ward(bag, ward=ward, by=current_user,
+                                        temperature_c=_temperature(form.temperature_c),
+                                        condition=form.condition.data)
+            except DomainError as refused:
+                flash(refused.message, "error")
+                status = refused.status
+            else:
+                flash(_("Bag %(bag)s received on %(ward)s.", bag=bag.bag_id, ward=ward.code),
+                      "success")
+                return redirect(url_for("custody.receive"))
+        else:
+            status = 400
+    expected = service.bags_in_transit_to(ward.code) if ward else []
+    return render_template("custody/receive.html", form=form, ward=ward, expected=expected
+                           ), status
+
+
+@bp.route("/bags/<bag_id>")
+@requires("bag.read")
+def chain(bag_id: str):
+    from ..bagging import service as bagging
+
+    bag = bagging.get_bag(bag_id)
+    return render_template("custody/chain.html", bag=bag, events=service.events_of(bag),
+                           ward=session.get("ward"),
+                           status=service.chain_status(bag, bag.destination_ward))
+
+
+# --- Shipments, logger files, excursions -------------------------------------------------------
+
+
+@bp.route("/shipments", methods=["GET", "POST"])
+@requires("custody.read")
+def shipment_list():
+    form = ShipmentForm()
+    status = 200
+    if request.method == "POST":
+        if not current_user.can("custody.record"):
+            flash(_("Your role does not record shipments."), "error")
+            status = 403
+        elif form.validate_on_submit():
+            try:
+                shipment = shipments.create_shipment(
+                    from_location=service.get_location(form.from_location.data),
+                    to_location=service.get_location(form.to_location.data), by=current_user,
+                    note=form.note.data)
+            except DomainError as refused:
+                flash(refused.message, "error")
+                status = refused.status
+            else:
+                return redirect(url_for("custody.shipment", shipment_id=shipment.id))
+        else:
+            status = 400
+    return render_template("custody/shipments.html", shipments=shipments.list_shipments(),
+                           form=form, excursions=shipments.list_excursions(only_open=True)
+                           ), status
+
+
+@bp.route("/shipments/<int:shipment_id>", methods=["GET", "POST"])
+@requires("custody.read")
+def shipment(shipment_id: int):
+    record = shipments.get_shipment(shipment_id)
+    bag_form, dispatch_form = ShipmentBagForm(prefix="bag"), DispatchForm(prefix="dispatch")
+    logger_form = LoggerForm(prefix="logger")
+    status = 200
+    try:
+        if request.method == "POST":
+            if bag_form.submit.data and bag_form.validate_on_submit():
+                shipments.add_bag(record, service.bag_for_scan(bag_form.bag.data),
+                                  by=current_user)
+            elif dispatch_form.submit.data and dispatch_form.validate_on_submit():
+                moved = shipments.dispatch(record, by=current_user,
+                                           temperature_c=_temperature(
+                                               dispatch_form.temperature_c),
+                                           condition=dispatch_form.condition.data)
+                flash(_("%(n)s bags handed off.", n=moved), "success")
+            elif logger_form.submit.data and logger_form.validate_on_submit():
+                upload = logger_form.file.data
+                log = shipments.attach_temperature_log(
+                    record, filename=upload.filename or "logger.csv",
+                    content=upload.read(), by=current_user)
+                flash(_("Logger file attached: %(m)s min out of range.",
+                        m=log.minutes_out_of_range), "success")
+            else:
+                status = 400
+            if status == 200:
+                return redirect(url_for("custody.shipment", shipment_id=record.id))
+    except DomainError as refused:
+        flash(refused.message, "error")
+        status = refused.status
+    return render_template("custody/shipment.html", shipment=record, bag_form=bag_form,
+                           dispatch_form=dispatch_form, logger_form=logger_form), status
+
+
+@bp.route("/excursions/<int:excursion_id>", methods=["GET", "POST"])
+@requires("custody.read")
+def excursion(excursion_id: int):
+    record = shipments.get_excursion(excursion_id)
+    form = DispositionForm()
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                shipments.disposition_excursion(
+                    record, decision=form.decision.data, reason=form.reason.data,
+                    username=form.username.data, password=form.password.data,
+                    by=current_user)
+            except DomainError as refused:
+                flash(refused.message, "error")
+                status = refused.status
+            else:
+                flash(_("Excursion dispositioned."), "success")
+                return redirect(url_for("custody.excursion", excursion_id=record.id))
+        else:
+            status = 400
+    return render_template("custody/excursion.html", excursion=record, form=form), status

@@ -1,0 +1,375 @@
+"""Follow-up visits (SPEC 4.10): the schedule, the worklist, visits with their labs, scores.
+
+The only place that changes follow-up records, with `events` (clinical events, death) and
+`lock` (the database lock): each action checks the lock, the patient and the schedule, changes,
+flushes and writes its audit entry in the caller's transaction. No arm is read here: the
+follow-up a blinded investigator records and reads is the same for both arms. Other modules call
+this one; the names of `reads`, `events` and `lock` are re-exported here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from ..auth.models import User
+from ..core import audit
+from ..core.clock import site_today
+from ..core.db import utcnow
+from ..core.errors import Conflict, DomainError
+from ..extensions import db
+from ..protocol import service as protocol
+from ..trial.models import Patient
+from . import units
+from .events import (  # noqa: F401  (the public actions and reads of follow-up)
+    EVENT_LABELS,
+    RECORDABLE_EVENTS,
+    Survival,
+    record_death,
+    record_event,
+    survival_of,
+    survival_times,
+    void_event,
+)
+from .lock import check_unlocked, current_lock, lock_database, lock_signature  # noqa: F401
+from .models import ASCITES, ClinicalEvent, LabResult, Visit
+from .reads import (  # noqa: F401
+    completed_visits,
+    death_of,
+    events_of,
+    followed_patients,
+    get_event,
+    get_lab,
+    get_patient,
+    get_visit,
+    visits_of,
+)
+from .schedule import ProtocolSchedule, VisitDue, VisitState, visit_schedule, visit_state
+from .scores import Encephalopathy, VisitScores, visit_scores
+
+ASCITES_LABELS = {"none": "None", "mild": "Mild", "moderate_severe": "Moderate to severe"}
+MAX_VALUE_CHARS = 24
+
+
+# --- the schedule ---------------------------------------------------------------------------
+
+
+def protocol_schedule(day0: date) -> ProtocolSchedule:
+    """The follow-up settings in force on day 0 (SPEC 1: versioned, so reproducible)."""
+    return ProtocolSchedule(
+        followup_weeks=tuple(protocol.value("followup_weeks", day0)),
+        then_every_weeks=protocol.value("followup_every_weeks", day0),
+        last_week=protocol.value("followup_last_week", day0),
+        visit_window_days=protocol.value("followup_window_days", day0),
+    )
+
+
+def planned_visits(patient: Patient) -> list[VisitDue]:
+    return visit_schedule(patient.day0, protocol_schedule(patient.day0))
+
+
+@dataclass(frozen=True)
+class PlannedVisit:
+    """A protocol visit as it stands: planned, and the record once there is one."""
+
+    due: VisitDue
+    state: VisitState
+    visit: Visit | None
+
+    @property
+    def missed(self) -> bool:
+        return self.visit is not None and self.visit.status == "missed"
+
+
+def visit_plan(patient: Patient, *, today: date | None = None) -> list[PlannedVisit]:
+    """Every protocol visit of the patient with its state today; none after a death."""
+    today = today or site_today()
+    recorded = {v.visit_week: v for v in visits_of(patient)}
+    death = death_of(patient)
+    plan = []
+    for due in planned_visits(patient):
+        visit = recorded.get(due.visit_week)
+        if visit is None and death is not None and due.window_start > death.onset_date:
+            continue
+        state = visit_state(due, today, recorded=visit is not None)
+        plan.append(PlannedVisit(due, state, visit))
+    return plan
+
+
+@dataclass(frozen=True)
+class WorklistRow:
+    subject_id: str
+    visit_week: int
+    due_on: date
+    window_start: date
+    window_end: date
+    state: VisitState
+    days_left: int
+
+
+def worklist(*, today: date | None = None) -> list[WorklistRow]:
+    """The investigator's worklist: visits due or overdue today across active patients, the
+    most urgent first. Patients withdrawn, dead or with a recorded death are not followed."""
+    today = today or site_today()
+    patients = db.session.scalars(
+        sa.select(Patient)
+        .where(Patient.status == "active", Patient.day0 <= today)
+        .order_by(Patient.subject_id)
+    ).all()
+    if not patients:
+        return []
+    ids = [p.id for p in patients]
+    recorded: dict[int, set[int]] = {}
+    for patient_id, week in db.session.execute(
+        sa.select(Visit.patient_id, Visit.visit_week).where(Visit.patient_id.in_(ids))
+    ):
+        recorded.setdefault(patient_id, set()).add(week)
+    dead = set(db.session.scalars(
+        sa.select(ClinicalEvent.patient_id).where(
+            ClinicalEvent.kind == "death", ClinicalEvent.voided_at.is_(None),
+            ClinicalEvent.patient_id.in_(ids),
+        )
+    ))
+    schedules: dict[date, ProtocolSchedule] = {}
+    rows = []
+    for patient in patients:
+        if patient.id in dead:
+            continue
+        if patient.day0 not in schedules:
+            schedules[patient.day0] = protocol_schedule(patient.day0)
+        for due in visit_schedule(patient.day0, schedules[patient.day0]):
+            if due.visit_week in recorded.get(patient.id, ()):
+                continue
+            state = visit_state(due, today)
+            if state in (VisitState.DUE, VisitState.OVERDUE):
+                rows.append(WorklistRow(
+                    patient.subject_id, due.visit_week, due.due_on, due.window_start,
+                    due.window_end, state, (due.window_end - today).days,
+                ))
+    return sorted(rows, key=lambda row: (row.window_end, row.subject_id))
+
+def encephalopathy_of(grade: int | None) -> Encephalopathy | None:
+    """West Haven grade 0-4 as Child-Pugh scores it: none, grade 1-2, grade 3-4."""
+    if grade is None:
+        return None
+    if grade == 0:
+        return Encephalopathy.NONE
+    return Encephalopathy.GRADE_1_2 if grade <= 2 else Encephalopathy.GRADE_3_4
+
+
+def scores_of(visit: Visit) -> VisitScores:
+    """SPEC 4.10: MELD, MELD-Na and Child-Pugh computed from the visit's current labs."""
+    if visit.status != "completed":
+        return VisitScores(None, None, None, None)
+    return visit_scores(
+        [(lab.analyte, lab.value, lab.unit) for lab in visit.current_labs],
+        dialysis=visit.dialysis,
+        ascites=visit.ascites,
+        encephalopathy=encephalopathy_of(visit.encephalopathy_grade),
+        pt_control_s=visit.pt_control_s,
+    )
+
+# --- recording ------------------------------------------------------------------------------
+
+
+def _parse_value(code: str, raw: object) -> tuple[str, Decimal]:
+    """The typed decimal, kept as text; a comma or a word is refused in plain words."""
+    name = units.analyte(code).name
+    text = str(raw).strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise DomainError(f"{name}: '{text}' is not a number.") from None
+    if not value.is_finite() or len(text) > MAX_VALUE_CHARS:
+        raise DomainError(f"{name}: '{text}' is not a number.")
+    return text, value
+
+
+def _lab_result(code: str, raw: object, unit: str, *, by: User) -> LabResult:
+    """One checked result: known analyte and unit, a plausible value, converted and flagged."""
+    code = code.strip().upper()
+    try:
+        text, value = _parse_value(code, raw)
+        units.check_plausible(code, value, unit)
+        # The accepted spelling of the unit, so 'umol/l' is shown and exported as 'umol/L'.
+        written = units.accepted_unit(code, unit)
+        standard, standard_unit = units.to_standard(code, value, written)
+        flag = units.flag(code, value, written)
+    except (units.UnknownAnalyte, units.UnknownUnit, units.ImplausibleValue) as refused:
+        raise DomainError(str(refused), field_errors={code: [str(refused)]}) from None
+    except DomainError as refused:
+        raise DomainError(refused.message, field_errors={code: [refused.message]}) from None
+    return LabResult(
+        analyte=code, value_text=text, unit=written, standard_value=standard,
+        standard_unit=standard_unit, flag=flag, entered_by_id=by.id,
+    )
+
+
+def _check_labs(
+    labs: Iterable[tuple[str, object, str]], *, by: User
+) -> list[LabResult]:
+    """Every result checked; all refusals reported together, each beside its analyte."""
+    results, errors = [], {}
+    seen = set()
+    for code, raw, unit in labs:
+        try:
+            result = _lab_result(code, raw, unit, by=by)
+        except DomainError as refused:
+            errors.update(refused.field_errors or {code: [refused.message]})
+            continue
+        if result.analyte in seen:
+            errors[result.analyte] = [f"{units.analyte(result.analyte).name} is given twice."]
+            continue
+        seen.add(result.analyte)
+        results.append(result)
+    if errors:
+        messages = " ".join(msg for field in errors.values() for msg in field)
+        raise DomainError(messages, field_errors=errors)
+    return results
+
+
+def _check_assessment(
+    ascites: str | None, encephalopathy_grade: int | None, pt_control_s: float | None
+) -> None:
+    if ascites is not None and ascites not in ASCITES:
+        raise DomainError(f"Ascites must be one of: {', '.join(ASCITES)}.",
+                          field_errors={"ascites": ["Unknown value."]})
+    if encephalopathy_grade is not None and not 0 <= encephalopathy_grade <= 4:
+        raise DomainError("The encephalopathy grade is 0 (none) to 4 (West Haven).",
+                          field_errors={"encephalopathy_grade": ["0 to 4."]})
+    if pt_control_s is not None:
+        try:
+            units.check_plausible("PT", pt_control_s, "s")
+        except units.ImplausibleValue as refused:
+            message = f"Control {refused}"
+            raise DomainError(message, field_errors={"pt_control_s": [message]}) from None
+
+
+def _check_visit_slot(patient: Patient, visit_week: int, visit_date: date | None) -> None:
+    check_unlocked()
+    weeks = [due.visit_week for due in planned_visits(patient)]
+    if visit_week not in weeks:
+        raise DomainError(
+            f"Week {visit_week} is not a follow-up visit of patient {patient.subject_id}; "
+            f"the protocol visits are at weeks {', '.join(map(str, weeks))}.",
+            field_errors={"visit_week": ["Not a protocol visit week."]},
+        )
+    existing = db.session.scalar(
+        sa.select(Visit.id).where(Visit.patient_id == patient.id, Visit.visit_week == visit_week)
+    )
+    if existing is not None:
+        raise Conflict(
+            f"The week {visit_week} visit of patient {patient.subject_id} is already recorded; "
+            "correct its results instead.",
+            field_errors={"visit_week": ["Already recorded."]},
+        )
+    if visit_date is None:
+        return
+    if visit_date < patient.day0:
+        raise DomainError(
+            f"The visit date {visit_date} is before day 0 ({patient.day0}).",
+            field_errors={"visit_date": ["Before day 0."]},
+        )
+    if visit_date > site_today():
+        raise DomainError(f"The visit date {visit_date} is in the future.",
+                          field_errors={"visit_date": ["In the future."]})
+    death = death_of(patient)
+    if death is not None and visit_date > death.onset_date:
+        raise DomainError(
+            f"Patient {patient.subject_id} died on {death.onset_date}; "
+            "no visit can be recorded after that.",
+            field_errors={"visit_date": ["After the date of death."]},
+        )
+
+
+def _labs_audited(results: Iterable[LabResult]) -> list[dict]:
+    return [{"analyte": r.analyte, "value": r.value_text, "unit": r.unit} for r in results]
+
+
+def record_visit(
+    patient: Patient,
+    *,
+    visit_week: int,
+    visit_date: date,
+    labs: Iterable[tuple[str, object, str]],
+    by: User,
+    ascites: str | None = None,
+    encephalopathy_grade: int | None = None,
+    dialysis: bool = False,
+    pt_control_s: float | None = None,
+    notes: str | None = None,
+) -> Visit:
+    """Record one completed visit with its labs (`(analyte, value, unit)` as written).
+
+    Refused, with nothing stored, when the database is locked, the week is not a protocol
+    visit or is already recorded, the date is before day 0, in the future or after a death,
+    or any lab is unknown, in a unit not accepted or not plausible (SPEC 4.10).
+    """
+    _check_visit_slot(patient, visit_week, visit_date)
+    _check_assessment(ascites, encephalopathy_grade, pt_control_s)
+    results = _check_labs(labs, by=by)
+    visit = Visit(
+        patient_id=patient.id, visit_week=visit_week, status="completed", visit_date=visit_date,
+        ascites=ascites, encephalopathy_grade=encephalopathy_grade, dialysis=dialysis,
+        pt_control_s=pt_control_s, notes=(notes or "").strip() or None, recorded_by_id=by.id,
+    )
+    visit.labs = results
+    db.session.add(visit)
+    audit.record(db.session, "followup.visit_recorded", visit, actor=by, new={
+        "subject_id": patient.subject_id, "visit_week": visit_week, "visit_date": visit_date,
+        "ascites": ascites, "encephalopathy_grade": encephalopathy_grade, "dialysis": dialysis,
+        "pt_control_s": pt_control_s, "labs": _labs_audited(results),
+    })
+    return visit
+
+
+def record_missed_visit(patient: Patient, *, visit_week: int, reason: str, by: User) -> Visit:
+    """Document that a protocol visit did not take place, so it leaves the worklist."""
+    if not reason.strip():
+        raise DomainError("Say why the visit did not take place.",
+                          field_errors={"reason": ["Required."]})
+    _check_visit_slot(patient, visit_week, None)
+    visit = Visit(patient_id=patient.id, visit_week=visit_week, status="missed",
+                  missed_reason=reason.strip(), recorded_by_id=by.id)
+    db.session.add(visit)
+    audit.record(db.session, "followup.visit_missed", visit, actor=by, reason=reason.strip(),
+                 new={"subject_id": patient.subject_id, "visit_week": visit_week})
+    return visit
+
+
+def correct_lab(
+    result: LabResult, *, value: object, unit: str, reason: str, by: User
+) -> LabResult:
+    """Replace a lab result: the old one is voided with the reason and kept (SPEC 5)."""
+    check_unlocked()
+    if result.voided_at is not None:
+        raise Conflict("This result was already corrected; correct the current one.")
+    if not reason.strip():
+        raise DomainError("A correction needs a reason.", field_errors={"reason": ["Required."]})
+    (replacement,) = _check_labs([(result.analyte, value, unit)], by=by)
+    result.voided_at = utcnow()
+    result.void_reason = reason.strip()
+    db.session.flush()
+    replacement.visit_id = result.visit_id
+    db.session.add(replacement)
+    audit.record(
+        db.session, "followup.lab_corrected", replacement, actor=by, reason=reason.strip(),
+        old={"id": result.id, **_labs_audited([result])[0]},
+        new={"visit_id": result.visit_id, **_labs_audited([replacement])[0]},
+    )
+    return replacement
+
+def lab_rows(labs: Iterable[LabResult]) -> list[Mapping[str, object]]:
+    """A visit's labs for display: as written, standard, reference range and flag."""
+    rows = []
+    for lab in sorted(labs, key=lambda lab: list(units.ANALYTES).index(lab.analyte)):
+        found = units.analyte(lab.analyte)
+        low, high = found.reference
+        rows.append({
+            "lab": lab, "name": found.name, "reference": f"{float(low):g}–{float(high):g}",
+        })
+    return rows

@@ -1,0 +1,1 @@
+"""Look-back: from a material, donor, lot or failing result to every affected bag and patient."""

@@ -1,0 +1,1 @@
+"""Material lots: media, supplements, reagents, anticoagulant, saline, containers (SPEC 4.2)."""

@@ -1,0 +1,1 @@
+"""QC specifications, results, evaluation and deviations (SPEC 4.3)."""

@@ -1,0 +1,197 @@
+"""Lot release, conditional release, rejection, hold and recall by QA e-signature (SPEC 4.3).
+
+Release lives with QC, downstream of manufacturing: it reads the lot, its donor, its results and
+deviations, and moves the lot through manufacturing's one transition function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..auth.models import User
+from ..core import esign
+from ..core.db import utcnow
+from ..core.errors import DomainError, NotPermitted
+from ..donors.service import release_gaps
+from ..extensions import db
+from ..manufacturing import service as manufacturing
+from ..manufacturing.models import Lot
+from . import service as qc
+
+
+def _segregation_gap(lot: Lot, by: User | None) -> str | None:
+    """SPEC 2: the QA person who releases a lot recorded no manufacturing step of it."""
+    if by is not None and by.id in manufacturing.manufacturing_user_ids(lot):
+        return (f"{by.full_name} recorded a manufacturing step of lot {lot.lot_id}: "
+                "another QA person must release it.")
+    return None
+
+
+def release_blockers(lot: Lot, *, by: User | None = None,
+                     pending: Sequence[str] = ()) -> list[str]:
+    """Every reason the lot cannot be released now, in plain words; empty when it can."""
+    blockers: list[str] = []
+    if lot.state != "qc_pending":
+        blockers.append(f"Lot {lot.lot_id} is {lot.state.replace('_', ' ')}: only a lot "
+                        "pending QC is released.")
+    blockers += release_gaps(lot.collection)
+    if lot.parent is not None and lot.parent.state not in {"released", "expired"}:
+        blockers.append(f"Its cell bank lot {lot.parent.lot_id} is "
+                        f"{lot.parent.state.replace('_', ' ')}.")
+    unverified = [p.label for p in lot.passages if p.verifier_id is None]
+    if unverified:
+        blockers.append(f"Passage {', '.join(unverified)} is not verified by a second person.")
+    _spec, rows = qc.item_statuses(lot)
+    pendable = {row.item.test for row in rows if row.item.may_be_pending}
+    for name in pending:
+        if name not in pendable:
+            blockers.append(f"'{name}' cannot be left pending: only "
+                            f"{', '.join(sorted(pendable)) or 'no test'} may be.")
+    for row in rows:
+        label = row.item.label
+        if row.result is None:
+            if row.item.test not in pending:
+                blockers.append(f"{label}: no result.")
+            continue
+        if row.item.test in pending:
+            blockers.append(f"{label} already has a result: it is not pending.")
+        if not row.result.passed:
+            dev = row.deviation
+            where = f"{label} failed ({row.result.value_display}, specification " \
+                    f"{row.item.criterion})"
+            if dev is None:
+                blockers.append(f"{where}: no deviation covers it.")
+            elif dev.state == "open":
+                blockers.append(f"{where}: deviation {dev.number} is open.")
+            elif dev.disposition != "use":
+                blockers.append(f"{where}: deviation {dev.number} was closed with the "
+                                "disposition that the lot must not be used.")
+        if row.result.reviewer_id is None:
+            blockers.append(f"{label}: the result is not reviewed by QA.")
+    for dev in qc.deviations_of(lot):
+        if dev.state == "open" and dev.qc_result_id is None:
+            blockers.append(f"Deviation {dev.number} is open: {dev.title}")
+    gap = _segregation_gap(lot, by)
+    if gap:
+        blockers.append(gap)
+    return blockers
+
+
+def _content(lot: Lot, meaning: str, **extra) -> dict:
+    _, rows = qc.item_statuses(lot)
+    return {"lot_id": lot.lot_id, "din": lot.din, "kind": lot.kind, "state": lot.state,
+            "meaning": meaning, "results": {r.item.test: r.status for r in rows}, **extra}
+
+
+def _require_qa(by: User, permission: str = "lot.release") -> None:
+    if not by.can(permission):
+        raise NotPermitted("Only QA releases, rejects, holds and recalls lots.")
+
+
+def release_lot(lot: Lot, *, by: User, username: str, password: str,
+                conditional_tests: Sequence[str] = ()) -> Lot:
+    """QA releases the lot by e-signature ("lot release"), conditionally with named tests
+    pending; the signature also attests that the batch record was reviewed."""
+    _require_qa(by)
+    pending = [t for t in dict.fromkeys(conditional_tests) if t]
+    gap = _segregation_gap(lot, by)
+    if gap:
+        raise NotPermitted(gap)
+    blockers = release_blockers(lot, by=by, pending=pending)
+    if blockers:
+        raise DomainError(f"Lot {lot.lot_id} cannot be released: " + " ".join(blockers))
+    signature = esign.sign(
+        db.session, username=username, password=password, meaning="lot_release",
+        entity=("lot", lot.lot_id), signer_must_be=by,
+        content=_content(lot, "lot_release", conditional_tests=pending,
+                         batch_record_reviewed=True))
+    manufacturing.transition(lot, "released", by=by, signature=signature,
+                             reason=("conditional release, pending: " + ", ".join(pending))
+                             if pending else None)
+    lot.released_at = signature.signed_at
+    lot.release_signature_id = signature.id
+    lot.conditional_tests = pending or None
+    return lot
+
+
+def reject_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
+    _require_qa(by)
+    manufacturing.machine_for(lot.kind).check(lot.state, "rejected")
+    if not reason.strip():
+        raise DomainError("Give the reason the lot is rejected.")
+    signature = esign.sign(db.session, username=username, password=password,
+                           meaning="lot_rejection", entity=("lot", lot.lot_id),
+                           signer_must_be=by, content=_content(lot, "lot_rejection",
+                                                               reason=reason))
+    return manufacturing.transition(lot, "rejected", by=by, reason=reason, signature=signature)
+
+
+def hold_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
+    _require_qa(by, "lot.hold")
+    manufacturing.machine_for(lot.kind).check(lot.state, "on_hold")
+    if not reason.strip():
+        raise DomainError("Give the reason the lot is held.")
+    signature = esign.sign(db.session, username=username, password=password, meaning="lot_hold",
+                           entity=("lot", lot.lot_id), signer_must_be=by,
+                           content=_content(lot, "lot_hold", reason=reason))
+    return manufacturing.transition(lot, "on_hold", by=by, reason=reason, signature=signature)
+
+
+def end_hold(lot: Lot, *, by: User, reason: str) -> Lot:
+    """A held lot goes back to the state it was held from."""
+    _require_qa(by, "lot.hold")
+    if lot.state != "on_hold":
+        raise DomainError(f"Lot {lot.lot_id} is not on hold.")
+    return manufacturing.transition(lot, lot.held_from or "", by=by, reason=reason)
+
+
+def recall_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
+    """SPEC 4.2, 4.9: a recall is signed; the look-back starts from the recalled lot."""
+    _require_qa(by, "lot.hold")
+    manufacturing.machine_for(lot.kind).check(lot.state, "recalled")
+    if not reason.strip():
+        raise DomainError("Give the reason the lot is recalled.")
+    signature = esign.sign(db.session, username=username, password=password,
+                           meaning="lot_recall", entity=("lot", lot.lot_id), signer_must_be=by,
+                           content=_content(lot, "lot_recall", reason=reason))
+    return manufacturing.transition(lot, "recalled", by=by, reason=reason, signature=signature)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    lot: Lot
+    blockers: list[str]
+
+    @property
+    def releasable(self) -> bool:
+        return not self.blockers
+
+
+def release_queue(by: User | None = None) -> list[QueueRow]:
+    lots = manufacturing.list_lots(state="qc_pending", limit=500)
+    return [QueueRow(lot, release_blockers(lot, by=by)) for lot in lots]
+
+
+def conditional_open(lot: Lot) -> list[str]:
+    """The named tests of a conditional release that still have no passing result."""
+    if not lot.conditional_tests:
+        return []
+    latest = qc.latest_results(lot)
+    return [t for t in lot.conditional_tests if t not in latest or not latest[t].passed]
+
+
+def qc_summary(lot: Lot) -> dict:
+    """The QC summary of the API and the lot page."""
+    spec, rows = qc.item_statuses(lot)
+    deviations = qc.deviations_of(lot)
+    return {
+        "specification": f"{spec.title} v{spec.version}",
+        "required": len(rows),
+        "passed": sum(1 for r in rows if r.status == "pass"),
+        "failed": [r.item.test for r in rows if r.result is not None and not r.result.passed],
+        "missing": [r.item.test for r in rows if r.result is None],
+        "open_deviations": [d.number for d in deviations if d.state == "open"],
+        "conditional_pending": conditional_open(lot),
+        "checked_at": utcnow(),
+    }

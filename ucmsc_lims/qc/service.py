@@ -1,0 +1,300 @@
+"""Specifications in force, QC results evaluated against them, and deviations (SPEC 4.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from ..auth.models import User
+from ..core import audit, esign
+from ..core.db import utcnow
+from ..core.errors import Conflict, DomainError, NotFound, NotPermitted
+from ..extensions import db
+from ..manufacturing.models import Lot
+from .models import Deviation, QcResult, Specification, SpecItem
+
+DISPOSITIONS = {"use": "Accepted for use (justified)", "reject": "Lot must not be used"}
+
+
+def _require(by: User, permission: str, message: str) -> None:
+    if not by.can(permission):
+        raise NotPermitted(message)
+
+
+# --- Specifications -----------------------------------------------------------------------------
+
+
+def spec_in_force(lot_kind: str, at: datetime | None = None) -> Specification:
+    at = at or utcnow()
+    spec = db.session.scalar(
+        sa.select(Specification)
+        .where(Specification.lot_kind == lot_kind, Specification.effective_from <= at)
+        .order_by(Specification.effective_from.desc(), Specification.version.desc()).limit(1))
+    if spec is None:
+        raise NotFound(f"No specification is in force for {lot_kind.replace('_', ' ')} lots.")
+    return spec
+
+
+def list_specifications() -> list[Specification]:
+    return list(db.session.scalars(sa.select(Specification)
+                                   .order_by(Specification.lot_kind, Specification.version)))
+
+
+def new_specification_version(lot_kind: str, *, title: str, items: list[dict], by: User,
+                              effective_from: datetime) -> Specification:
+    """A specification is never edited: a change is a new version with its effective time."""
+    _require(by, "lot.release", "Only QA approves specifications.")
+    version = (db.session.scalar(sa.select(sa.func.max(Specification.version))
+                                 .where(Specification.lot_kind == lot_kind)) or 0) + 1
+    spec = Specification(lot_kind=lot_kind, version=version, title=title,
+                         effective_from=effective_from, created_by_id=by.id)
+    spec.items = [SpecItem(position=i, **item) for i, item in enumerate(items, start=1)]
+    db.session.add(spec)
+    audit.record(db.session, "specification.versioned", ("specification", f"{lot_kind}:v{version}"),
+                 actor=by, new={"title": title, "effective_from": effective_from,
+                                "items": [{k: v for k, v in it.items()} for it in items]})
+    return spec
+
+
+def evaluate(item: SpecItem, *, number: float | None, text: str | None) -> bool:
+    """Does a value meet the item's criterion?"""
+    if item.comparator == "is":
+        return (text or "").strip().lower() == (item.expected or "").lower()
+    if number is None:
+        raise DomainError(f"{item.label} needs a number in {item.unit}.")
+    limit = item.limit_value()
+    return {
+        ">=": number >= limit, "<=": number <= limit, "<": number < limit, ">": number > limit,
+    }[item.comparator]
+
+
+# --- Results ------------------------------------------------------------------------------------
+
+
+def results_of(lot: Lot, *, include_void: bool = False) -> list[QcResult]:
+    query = sa.select(QcResult).where(QcResult.lot_id == lot.id).order_by(QcResult.id)
+    if not include_void:
+        query = query.where(QcResult.voided_at.is_(None))
+    return list(db.session.scalars(query))
+
+
+def get_result(result_id: int) -> QcResult:
+    result = db.session.get(QcResult, result_id)
+    if result is None:
+        raise NotFound("No such QC result.")
+    return result
+
+
+def latest_results(lot: Lot) -> dict[str, QcResult]:
+    latest: dict[str, QcResult] = {}
+    for result in results_of(lot):
+        latest[result.test] = result
+    return latest
+
+
+def _is_after_release(lot: Lot) -> bool:
+    return lot.state == "released" or (lot.state == "on_hold" and lot.held_from == "released") \
+        or lot.released_at is not None
+
+
+def record_result(lot: Lot, *, test: str, value: str | float, method: str | None,
+                  sample_id: str, by: User, unit: str | None = None,
+                  instrument: str | None = None, performed_at: datetime | None = None
+                  ) -> QcResult:
+    """Record a result, evaluate it against the specification in force; a failing one opens a
+    deviation (and, after release, an alert for QA)."""
+    _require(by, "qc.record", "Only a technician records QC results.")
+    if lot.state in {"received", "destroyed"}:
+        raise Conflict(f"Lot {lot.lot_id} is {lot.state}: no QC sample is taken now.")
+    performed_at = performed_at or utcnow()
+    if performed_at > utcnow():
+        raise DomainError("A QC result cannot be dated in the future.")
+    spec = spec_in_force(lot.kind, performed_at)
+    item = next((i for i in spec.items if i.test == test), None)
+    if item is None:
+        tests = ", ".join(i.test for i in spec.items)
+        raise DomainError(f"'{test}' is not a test of {spec.title} v{spec.version}. "
+                          f"Tests: {tests}.")
+    if not str(sample_id).strip():
+        raise DomainError("The sample id is required.")
+    number: float | None = None
+    text: str | None = None
+    if item.comparator == "is":
+        text = str(value).strip().lower()
+        if not text:
+            raise DomainError(f"{item.label} needs a result, such as '{item.expected}'.")
+    else:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise DomainError(f"{item.label} needs a number in {item.unit}; "
+                              f"'{value}' is not one.") from None
+    if unit and item.comparator != "is" and unit.strip() != item.unit:
+        raise DomainError(f"{item.label} is reported in {item.unit}, not {unit}.")
+    passed = evaluate(item, number=number, text=text)
+    result = QcResult(
+        lot_id=lot.id, specification_id=spec.id, test=test, method=method or item.method,
+        sample_id=str(sample_id).strip(), value_number=number, value_text=text, unit=item.unit,
+        instrument=instrument, performed_at=performed_at, recorded_by_id=by.id,
+        recorded_by=by, passed=passed, criterion=item.criterion)
+    db.session.add(result)
+    audit.record(db.session, "qc.result_recorded", lot, actor=by, new={
+        "test": test, "value": result.value_display, "criterion": item.criterion,
+        "passed": passed, "sample_id": result.sample_id, "specification": spec.version})
+    if not passed:
+        after = _is_after_release(lot)
+        open_deviation(lot, title=f"{item.label} out of specification: {result.value_display} "
+                       f"(specification {item.criterion})", by=by, result=result,
+                       after_release=after)
+    return result
+
+
+def review_result(result: QcResult, *, by: User) -> QcResult:
+    _require(by, "qc.review", "Only QA reviews QC results.")
+    if result.recorded_by_id == by.id:
+        raise NotPermitted("You recorded this result: another person reviews it.")
+    if result.reviewer_id is not None:
+        raise Conflict("This result is already reviewed.")
+    result.reviewer_id = by.id
+    result.reviewer = by
+    result.reviewed_at = utcnow()
+    audit.record(db.session, "qc.result_reviewed", ("qc_result", result.id), actor=by,
+                 new={"test": result.test, "passed": result.passed})
+    return result
+
+
+def void_result(result: QcResult, *, by: User, reason: str) -> QcResult:
+    """Correct a mistaken entry: the old result stays, marked void with the reason."""
+    _require(by, "qc.record", "Only a technician corrects QC results.")
+    if not reason.strip():
+        raise DomainError("Give the reason the result is void.")
+    if result.voided_at is not None:
+        raise Conflict("This result is already void.")
+    result.voided_at = utcnow()
+    result.void_reason = reason
+    audit.record(db.session, "qc.result_voided", ("qc_result", result.id), actor=by,
+                 old={"value": result.value_display}, reason=reason)
+    return result
+
+
+# --- Deviations ---------------------------------------------------------------------------------
+
+
+def _next_deviation_number() -> str:
+    year = utcnow().year
+    count = db.session.scalar(sa.select(sa.func.count()).select_from(Deviation)
+                              .where(Deviation.number.like(f"DEV-{year}-%"))) or 0
+    return f"DEV-{year}-{count + 1:04d}"
+
+
+def open_deviation(lot: Lot, *, title: str, by: User, result: QcResult | None = None,
+                   after_release: bool = False) -> Deviation:
+    if not title.strip():
+        raise DomainError("Describe the deviation.")
+    deviation = Deviation(number=_next_deviation_number(), lot_id=lot.id, result=result,
+                          title=title.strip(), opened_by_id=by.id, after_release=after_release)
+    db.session.add(deviation)
+    audit.record(db.session, "deviation.opened", deviation, actor=by,
+                 new={"lot": lot.lot_id, "title": deviation.title,
+                      "after_release": after_release})
+    if after_release:
+        audit.record(db.session, "qc.alert_raised", lot, actor=by,
+                     new={"deviation": deviation.number, "title": deviation.title})
+    return deviation
+
+
+def get_deviation(number: str) -> Deviation:
+    deviation = db.session.scalar(sa.select(Deviation).where(Deviation.number == number))
+    if deviation is None:
+        raise NotFound(f"No deviation {number}.")
+    return deviation
+
+
+def deviations_of(lot: Lot) -> list[Deviation]:
+    return list(db.session.scalars(sa.select(Deviation).where(Deviation.lot_id == lot.id)
+                                   .order_by(Deviation.id)))
+
+
+def list_deviations(*, state: str | None = None) -> list[Deviation]:
+    query = sa.select(Deviation).order_by(Deviation.id.desc())
+    if state:
+        query = query.where(Deviation.state == state)
+    return list(db.session.scalars(query))
+
+
+def alerts() -> list[Deviation]:
+    """SPEC 4.3: failing results on released lots, open until QA dispositions them."""
+    return list(db.session.scalars(sa.select(Deviation).where(
+        Deviation.after_release.is_(True), Deviation.state == "open").order_by(Deviation.id)))
+
+
+def record_investigation(deviation: Deviation, *, text: str, by: User) -> Deviation:
+    if not (by.can("qc.record") or by.can("deviation.disposition")):
+        raise NotPermitted("Your role does not allow recording an investigation.")
+    if deviation.state != "open":
+        raise Conflict(f"Deviation {deviation.number} is closed.")
+    if not text.strip():
+        raise DomainError("The investigation text is empty.")
+    old = deviation.investigation
+    deviation.investigation = text.strip()
+    audit.record(db.session, "deviation.investigated", deviation, actor=by,
+                 old={"investigation": old}, new={"investigation": deviation.investigation})
+    return deviation
+
+
+def close_deviation(deviation: Deviation, *, disposition: str, by: User, username: str,
+                    password: str) -> Deviation:
+    """QA's disposition, signed (meaning: deviation disposition)."""
+    _require(by, "deviation.disposition", "Only QA dispositions deviations.")
+    if deviation.state != "open":
+        raise Conflict(f"Deviation {deviation.number} is already closed.")
+    if disposition not in DISPOSITIONS:
+        raise DomainError("The disposition is 'use' or 'reject'.")
+    if not (deviation.investigation or "").strip():
+        raise DomainError(f"Record the investigation of {deviation.number} before closing it.")
+    signature = esign.sign(
+        db.session, username=username, password=password, meaning="deviation_disposition",
+        entity=("deviation", deviation.number), signer_must_be=by,
+        content={"deviation": deviation.number, "title": deviation.title,
+                 "investigation": deviation.investigation, "disposition": disposition})
+    deviation.state = "closed"
+    deviation.disposition = disposition
+    deviation.closed_at = signature.signed_at
+    deviation.closed_by_id = by.id
+    deviation.signature_id = signature.id
+    audit.record(db.session, "deviation.closed", deviation, actor=by,
+                 old={"state": "open"}, new={"state": "closed", "disposition": disposition})
+    return deviation
+
+
+# --- What a lot's QC looks like -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ItemStatus:
+    item: SpecItem
+    result: QcResult | None
+    deviation: Deviation | None
+
+    @property
+    def status(self) -> str:
+        if self.result is None:
+            return "missing"
+        if self.result.passed:
+            return "pass"
+        if self.deviation is not None and self.deviation.state == "closed":
+            return f"fail, {self.deviation.number} closed ({self.deviation.disposition})"
+        return "fail"
+
+
+def item_statuses(lot: Lot) -> tuple[Specification, list[ItemStatus]]:
+    spec = spec_in_force(lot.kind)
+    latest = latest_results(lot)
+    by_result = {d.qc_result_id: d for d in deviations_of(lot) if d.qc_result_id}
+    rows = []
+    for item in spec.items:
+        result = latest.get(item.test)
+        rows.append(ItemStatus(item, result, by_result.get(result.id) if result else None))
+    return spec, rows

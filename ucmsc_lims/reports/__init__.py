@@ -1,0 +1,1 @@
+"""Reports and inspection: audit exports, report index, time-limited inspector grants."""

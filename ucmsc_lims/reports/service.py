@@ -1,0 +1,120 @@
+"""Reports: the audit trail exported with its chain verification (SPEC 5), redacted for blinded
+readers exactly as the audit page is."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+import sqlalchemy as sa
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from ..audit.service import AuditFilter
+from ..core import audit
+from ..core.audit import AuditEntry
+from ..core.clock import format_local
+from ..extensions import db
+
+# One export holds at most this many entries; narrow the filters for more.
+MAX_EXPORT = 20000
+MAX_PDF = 5000
+CSV_COLUMNS = ("seq", "chain_seq", "at_utc", "user", "action", "entity_type", "entity_id",
+               "old", "new", "reason", "request_id", "hash")
+
+
+def export_entries(filters: AuditFilter, *, blinded: bool,
+                   limit: int = MAX_EXPORT) -> list[AuditEntry]:
+    """Oldest first; for blinded readers only the entries they may read (SPEC 5)."""
+    query = sa.select(AuditEntry)
+    if blinded:
+        query = query.where(AuditEntry.blinded_visible.is_(True))
+    if filters.username:
+        query = query.where(AuditEntry.username == filters.username)
+    if filters.entity_type:
+        query = query.where(AuditEntry.entity_type == filters.entity_type)
+    if filters.entity_id:
+        query = query.where(AuditEntry.entity_id == filters.entity_id)
+    if filters.action:
+        query = query.where(AuditEntry.action.startswith(filters.action, autoescape=True))
+    if filters.since:
+        query = query.where(AuditEntry.at >= filters.since)
+    if filters.until:
+        query = query.where(AuditEntry.at < filters.until)
+    return list(db.session.scalars(query.order_by(AuditEntry.id).limit(limit)))
+
+
+def verification(max_unsealed_age) -> audit.Verification:
+    return audit.verify(db.session, max_unsealed_age=max_unsealed_age)
+
+
+def audit_csv(entries: list[AuditEntry], result: audit.Verification,
+              generated_at: datetime) -> str:
+    """A first row with the chain verification, a blank row, then the entries."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["chain_verification", "ok" if result.ok else "FAILED", result.message,
+                     f"entries={result.entries}", f"first_bad_seq={result.first_bad_seq or ''}",
+                     f"generated_at={generated_at.isoformat()}"])
+    writer.writerow([])
+    writer.writerow(CSV_COLUMNS)
+    for e in entries:
+        writer.writerow([e.id, e.chain_seq or "", e.at.isoformat(), e.username or "", e.action,
+                         e.entity_type, e.entity_id or "", e.old or "", e.new or "",
+                         e.reason or "", e.request_id or "", e.hash or ""])
+    return out.getvalue()
+
+
+_STYLES = getSampleStyleSheet()
+
+
+def _p(text: str, style: str = "BodyText") -> Paragraph:
+    return Paragraph(escape(str(text)), _STYLES[style])
+
+
+def _short(text: str | None, limit: int = 160) -> str:
+    text = text or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def audit_pdf(entries: list[AuditEntry], result: audit.Verification, *, reader_name: str,
+              blinded: bool, generated_at: datetime) -> bytes:
+    out = io.BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=landscape(A4), title="Audit trail",
+                            leftMargin=12 * mm, rightMargin=12 * mm)
+    verdict = "Chain intact" if result.ok else "CHAIN BROKEN"
+    story = [
+        _p("Audit trail", "Title"),
+        _p(f"Chain verification: {verdict}. {result.message}. {result.entries} entries in the "
+           f"trail" + (f"; first bad entry {result.first_bad_seq}" if result.first_bad_seq
+                       else "") + "."),
+        _p(f"Generated {format_local(generated_at, True)} for {reader_name}"
+           + (" (blinded view: entries that would tie a bag to a lot, donor, material or arm "
+              "are absent)" if blinded else "") + "."),
+        Spacer(1, 4 * mm),
+    ]
+    shown = entries[:MAX_PDF]
+    rows = [["Seq", "Time", "User", "Action", "Entity", "Change", "Reason"]]
+    for e in shown:
+        change = " → ".join(x for x in (_short(e.old, 80), _short(e.new)) if x)
+        rows.append([str(e.id), format_local(e.at, True), e.username or "", e.action,
+                     f"{e.entity_type} {e.entity_id or ''}", change, _short(e.reason, 120)])
+    grid = Table([[_p(c) for c in r] for r in rows], repeatRows=1,
+                 colWidths=[14 * mm, 38 * mm, 24 * mm, 38 * mm, 40 * mm, 80 * mm, 39 * mm])
+    grid.setStyle(TableStyle([
+        ("GRID", (0, 0), (-1, -1), 0.3, colors.grey),
+        ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#eef2f7")),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("FONTSIZE", (0, 0), (-1, -1), 7),
+    ]))
+    story.append(grid)
+    if len(entries) > MAX_PDF:
+        story.append(_p(f"Only the first {MAX_PDF} of {len(entries)} entries are printed; "
+                        "narrow the filters or use the CSV export."))
+    doc.build(story)
+    return out.getvalue()
