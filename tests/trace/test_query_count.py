@@ -4,9 +4,9 @@ is one query over an IN list (SPEC 9)."""
 from __future__ import annotations
 
 from tests.factories.bagging import fill_materials, released_bag
+from tests.factories.custody import received
 from tests.factories.manufacturing import make_bank, make_batch
 from tests.factories.trace import infuse
-from tests.factories.custody import received
 from tests.factories.trial import clear, enroll, make_allocation_list
 from ucmsc_lims.extensions import db
 from ucmsc_lims.trace import service

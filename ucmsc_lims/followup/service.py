@@ -152,6 +152,10 @@ def worklist(*, today: date | None = None) -> list[WorklistRow]:
                 ))
     return sorted(rows, key=lambda row: (row.window_end, row.subject_id))
 
+
+# --- scores ---------------------------------------------------------------------------------
+
+
 def encephalopathy_of(grade: int | None) -> Encephalopathy | None:
     """West Haven grade 0-4 as Child-Pugh scores it: none, grade 1-2, grade 3-4."""
     if grade is None:
@@ -172,6 +176,7 @@ def scores_of(visit: Visit) -> VisitScores:
         encephalopathy=encephalopathy_of(visit.encephalopathy_grade),
         pt_control_s=visit.pt_control_s,
     )
+
 
 # --- recording ------------------------------------------------------------------------------
 

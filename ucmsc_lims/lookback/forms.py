@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 
@@ -19,7 +20,8 @@ class HoldForm(FlaskForm):
 
 class DecisionForm(FlaskForm):
     tell = RadioField(_l("Must the investigator be told?"), choices=[
-        ("yes", _l("Yes: tell the investigator (emergency unblinding of this patient)")),
-        ("no", _l("No: the investigator need not be told")),
+        SelectChoice("yes", _l("Yes: tell the investigator (emergency unblinding of this "
+                               "patient)")),
+        SelectChoice("no", _l("No: the investigator need not be told")),
     ], validators=[DataRequired()])
     reason = TextAreaField(_l("Reason"), validators=[DataRequired(), Length(min=5, max=2000)])

@@ -17,9 +17,10 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
-from ..audit.views import _date_arg
 from ..audit.service import AuditFilter
+from ..audit.views import _date_arg
 from ..auth.service import get_user_by_username
 from ..core.clock import site_zone
 from ..core.db import utcnow
@@ -76,7 +77,7 @@ def audit_export(fmt: str):
 
 def _grant_form() -> GrantForm:
     form = GrantForm()
-    form.inspector.choices = [(u.username, f"{u.full_name} ({u.username})")
+    form.inspector.choices = [SelectChoice(u.username, f"{u.full_name} ({u.username})")
                               for u in inspection.inspectors()]
     return form
 

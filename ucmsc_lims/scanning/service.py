@@ -68,7 +68,7 @@ def _patient(scan: Scan, reader: User) -> tuple[str | None, str | None]:
         raise ScanRefused(f"Unknown patient: no patient {scan.id} is enrolled.")
     if not reader.can("patient.read"):
         return None, None
-    return patient.status, url_for("trial.patient_page", subject_id=patient.subject_id)
+    return patient.status, url_for("trial.patient", subject_id=patient.subject_id)
 
 
 def _din(scan: Scan, reader: User) -> tuple[str | None, str | None]:
@@ -90,14 +90,14 @@ def _material(scan: Scan, reader: User) -> tuple[str | None, str | None]:
         raise ScanRefused(f"Unknown material lot: no receipt {scan.id}.") from None
     if not reader.can("lot.read"):
         return None, None
-    return material.status, url_for("materials.material_page", code=material.code)
+    return material.status, url_for("materials.materials", _anchor=material.code)
 
 
 def _location(scan: Scan, reader: User) -> tuple[str | None, str | None]:
     location = custody.location_by_code(scan.id)
     if location is None:
         raise ScanRefused(f"Unknown location: no location {scan.id}.")
-    return None, url_for("custody.location_page", code=location.code)
+    return None, url_for("custody.locations", _anchor=location.code)
 
 
 def _staff(scan: Scan, reader: User) -> tuple[str | None, str | None]:

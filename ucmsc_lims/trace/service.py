@@ -341,7 +341,7 @@ class _Builder:
         if self.unblinded:
             fields["arm"] = self.found.arms.get(p.id)
         return Node(f"patient:{p.subject_id}", "patient", f"Patient {p.subject_id}", p.status,
-                    _url("trial.patient_page", "patient.read", self.reader,
+                    _url("trial.patient", "patient.read", self.reader,
                          subject_id=p.subject_id), fields)
 
     def _infusion(self, i: Infusion) -> Node:

@@ -37,7 +37,7 @@ def trace_page():
     except DomainError as error:
         return render_template("trace/trace.html", identifier=identifier, result=None,
                                error=error.message), error.status
-    svg = Markup(graph.to_svg(result, title=_("Trace of %(root)s", root=result.root)))  # noqa: S704
+    svg = Markup(graph.to_svg(result, title=_("Trace of %(root)s", root=result.root)))
     return render_template("trace/trace.html", identifier=identifier, result=result, svg=svg,
                            rows=service.table(result))
 
