@@ -11,7 +11,7 @@ from types import ModuleType
 DOMAINS = (
     "auth", "protocol", "audit", "donors", "materials", "manufacturing", "qc", "trial",
     "bagging", "labels", "custody", "bedside", "scanning", "trace", "lookback", "followup",
-    "reports",
+    "reports", "scale",
 )
 
 

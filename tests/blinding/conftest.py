@@ -8,6 +8,7 @@ from tests.conftest import DEMO_PASSWORD
 from tests.factories.custody import WARD
 
 from .pair import build_pair
+from .checks import walk
 
 
 @pytest.fixture
@@ -39,3 +40,9 @@ def signed_in(app, db, users):
         return made[username]
 
     return make
+
+
+@pytest.fixture
+def fetched(app, pair, signed_in):
+    """Every GET a blinded role can make of the pair, as each role, for each arm."""
+    return walk(app, pair, signed_in)

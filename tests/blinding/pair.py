@@ -46,8 +46,6 @@ class ArmRecord:
             self.patient.subject_id: "<SUBJECT>",
             self.patient.code: "<PATIENT-CODE>",
         }
-        if self.patient.randomization_number:
-            names[str(self.patient.randomization_number)] = "<RAND-NO>"
         if self.bag is not None:
             names[self.bag.bag_id] = "<BAG>"
             for issue in self.bag.label_issues:
@@ -63,6 +61,7 @@ class ArmPair:
     materials: object
     places: dict
     shipment: object
+    users: dict
     others: list = field(default_factory=list)
 
     @property
@@ -93,7 +92,7 @@ def build_pair(users) -> ArmPair:
     batch = make_batch(users)
     patient_a, patient_b, others = _patients_one_per_arm(users)
     pair = ArmPair(ArmRecord("A", patient_a), ArmRecord("B", patient_b), batch, materials,
-                   places, shipment=None, others=others)
+                   places, shipment=None, users=users, others=others)
     technician, pharmacist = users["technician"], users["pharmacist"]
     nurse, nurse2 = users["nurse"], users["nurse2"]
 

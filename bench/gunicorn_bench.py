@@ -1,0 +1,19 @@
+"""gunicorn settings for the load runs: the product's (2 sync workers, the audit sealer in each
+worker) without the access log, so both apps under test pay the same for logging: nothing."""
+
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:5099")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "sync"
+timeout = 60
+accesslog = None
+errorlog = "-"
+loglevel = "warning"
+
+
+def post_worker_init(worker):
+    if os.environ.get("BENCH_SEALER") == "1":
+        from ucmsc_lims.core.sealer import start_sealer_thread
+
+        start_sealer_thread(worker.wsgi)
