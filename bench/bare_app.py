@@ -43,11 +43,17 @@ def _engine(url: str) -> sa.Engine:
                             pool_pre_ping=True)
 
 
+def create_table(url: str) -> None:
+    """Run once before the workers start (two workers creating it at once would race)."""
+    engine = _engine(url)
+    metadata.create_all(engine)
+    engine.dispose()
+
+
 def create_app(url: str | None = None) -> Flask:
     app = Flask(__name__)
     engine = _engine(url or os.environ["DATABASE_URL"])
     sqlite = engine.dialect.name == "sqlite"
-    metadata.create_all(engine)
 
     def user_of_token() -> int:
         scheme, _, raw = (request.headers.get("Authorization") or "").partition(" ")

@@ -33,10 +33,14 @@ def mask(text: str, identifiers: dict[str, str], *, compact: bool = False) -> st
     `compact` drops all white space first: a PDF's text layer breaks lines where the glyphs
     run out of room, which differs with the width of the identifiers."""
     if compact:
+        # An identifier may be broken across lines; one is never made up from the end of one
+        # line and the start of the next (it stands alone, not inside a longer word).
+        for ident in sorted(identifiers, key=len, reverse=True):
+            broken = r"\s*".join(map(re.escape, ident))
+            text = re.sub(rf"(?<![0-9A-Za-z]){broken}(?![0-9A-Za-z])", identifiers[ident],
+                          text)
         text = re.sub(r"\s+", "", text)
-    for ident in sorted(identifiers, key=len, reverse=True):
-        placeholder = identifiers[ident]
-        text = text.replace(ident, placeholder).replace(quote(ident, safe=""), placeholder)
+    text = _replace(text, identifiers)
     text = _SVG_PATH.sub('d="<PATH>"', text)
     text = _ISO_DATETIME.sub("<DATETIME>", text)
     text = _DATE.sub("<DATE>", text)
@@ -44,6 +48,13 @@ def mask(text: str, identifiers: dict[str, str], *, compact: bool = False) -> st
     text = (_HEX_COMPACT if compact else _HEX).sub("<HEX>", text)
     text = (_TOKEN_COMPACT if compact else _TOKEN).sub("<ID>", text)
     return _NUMBER.sub("0", text)
+
+
+def _replace(text: str, identifiers: dict[str, str]) -> str:
+    for ident in sorted(identifiers, key=len, reverse=True):
+        placeholder = identifiers[ident]
+        text = text.replace(ident, placeholder).replace(quote(ident, safe=""), placeholder)
+    return text
 
 
 def readable(response) -> str | None:

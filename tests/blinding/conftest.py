@@ -7,8 +7,8 @@ import pytest
 from tests.conftest import DEMO_PASSWORD
 from tests.factories.custody import WARD
 
-from .pair import build_pair
 from .checks import walk
+from .pair import build_pair
 
 
 @pytest.fixture

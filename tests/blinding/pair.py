@@ -41,7 +41,9 @@ class ArmRecord:
 
     def identifiers(self) -> dict[str, str]:
         """This record's own identifiers, each with the placeholder the masking puts in its
-        place (the two arms' records differ by these and nothing else)."""
+        place (the two arms' records differ by these and nothing else). Randomization numbers
+        and verification, infusion and request ids are numbers: the masking hides every
+        number."""
         names = {
             self.patient.subject_id: "<SUBJECT>",
             self.patient.code: "<PATIENT-CODE>",
@@ -85,8 +87,10 @@ def _patients_one_per_arm(users) -> tuple[Patient, Patient, list[Patient]]:
     raise AssertionError("the allocation list gave no patient of each arm in 40 enrollments")
 
 
-def build_pair(users) -> ArmPair:
-    """Every step is done for arm A and then at once for arm B, so both histories match."""
+def build_pair(users, *, through: str = "infused") -> ArmPair:
+    """Every step is done for arm A and then at once for arm B, so both histories match.
+
+    `through="received"` stops with both bags received on the ward, ready for the bedside."""
     places = demo_places(users)
     materials = fill_materials(users)
     batch = make_batch(users)
@@ -121,6 +125,8 @@ def build_pair(users) -> ArmPair:
     for record in pair.records:
         custody.receive_on_ward(record.bag, ward=places["ward"], by=nurse, temperature_c=5.5)
     db.session.flush()
+    if through == "received":
+        return pair
     for record in pair.records:
         record.verification = bedside.verify(
             patient_code=record.patient.code, bag_code=record.bag.code, weight_kg=70.0,

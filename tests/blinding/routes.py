@@ -94,8 +94,8 @@ RECORD_QUERIES: dict[str, Callable[[ArmRecord], list[dict[str, str]]]] = {
 
 # Query strings that read a lot: blinded lot reads end at release (SPEC 4.9, 5).
 LOT_QUERIES: dict[str, Callable[[ArmPair], list[dict[str, str]]]] = {
-    "trace.trace_page": lambda p: [{"q": p.batch.lot_id}],
-    "trace.export_trace": lambda p: [{"q": p.batch.lot_id}],
+    "trace.trace_page": lambda p: [{"q": p.batch.lot_id}, {"q": p.materials.saline.code}],
+    "trace.export_trace": lambda p: [{"q": p.batch.lot_id}, {"q": p.materials.saline.code}],
 }
 
 # Endpoints about lots, donors and materials: they may name those (blinded users may read
@@ -205,15 +205,15 @@ def requests_for(app: Flask, pair: ArmPair) -> list[Request]:
             values = dict(zip(plain_args, plain, strict=True))
             urls: list[tuple[str, str | None, str]] = []
             if record_args:
-                # The lists of values line up by position: the n-th value of arm A with the
-                # n-th of arm B.
+                # Each argument's values line up by position: arm A's n-th with arm B's n-th.
                 per_arm = [[RECORD_ARGUMENTS[n](record) for n in record_args]
                            for record in pair.records]
                 for choice in product(*[range(len(v)) for v in per_arm[0]]):
-                    url_a = _build(rule, {**values, **{n: per_arm[0][i][c] for i, (n, c) in
-                                                      enumerate(zip(record_args, choice))}})
-                    url_b = _build(rule, {**values, **{n: per_arm[1][i][c] for i, (n, c) in
-                                                      enumerate(zip(record_args, choice))}})
+                    url_a, url_b = (
+                        _build(rule, {**values, **{name: arm_values[i][c] for i, (name, c)
+                                                   in enumerate(zip(record_args, choice,
+                                                                    strict=True))}})
+                        for arm_values in per_arm)
                     urls.append((url_a, url_b, "pair"))
             else:
                 urls.append((_build(rule, values), None, "plain"))

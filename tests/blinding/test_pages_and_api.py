@@ -34,3 +34,19 @@ def test_no_blinded_page_or_api_answer_tells_a_cell_bag_from_a_saline_bag(fetche
     found = run_checks(fetched, pair)
 
     assert found == {}, report(found)
+
+
+def test_a_new_blinded_route_with_an_unknown_argument_is_caught(tmp_path):
+    from tests.conftest import TEST_CONFIG
+    from ucmsc_lims import create_app
+    from ucmsc_lims.core.permissions import requires
+
+    app = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'new.sqlite3'}"})
+
+    @app.route("/bags-by-fridge/<fridge>")
+    @requires("bag.read")
+    def bags_by_fridge(fridge):
+        return fridge
+
+    assert unfilled_arguments(app) == [
+        "bags_by_fridge (/bags-by-fridge/<fridge>): argument 'fridge'"]

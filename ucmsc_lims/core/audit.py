@@ -34,6 +34,8 @@ class AuditEntry(Base):
     __tablename__ = "audit_entry"
     __table_args__ = (
         sa.Index("ix_audit_entry_entity", "entity_type", "entity_id"),
+        # The audit page filtered by user, newest first (migration 0009).
+        sa.Index("ix_audit_entry_username_id", "username", "id"),
         sa.Index(
             "ix_audit_entry_unsealed",
             "id",

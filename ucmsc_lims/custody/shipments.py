@@ -72,8 +72,10 @@ def add_bag(shipment: Shipment, bag: Bag, *, by: User) -> ShipmentBag:
         raise DomainError(_("This bag is already in the shipment."))
     item = ShipmentBag(shipment=shipment, bag_id=bag.id)
     db.session.add(item)
+    # The packing order is the technician's, who may pack one arm first: blinded readers see
+    # the shipment's bags only in the dispatch entry, sorted by bag id (SPEC 4.5).
     audit.record(db.session, "shipment.bag_added", shipment, actor=by,
-                 new={"bag_id": bag.bag_id})
+                 new={"bag_id": bag.bag_id}, blinded_visible=False)
     return item
 
 
@@ -83,7 +85,13 @@ def dispatch(shipment: Shipment, *, by: User, temperature_c: float | None,
     from .service import record_handoff
 
     moved = 0
-    for item in shipment.bags:
+    # In bag id order, so the custody events do not replay a packing order that could follow
+    # the arm (SPEC 4.5).
+    items = sorted(shipment.bags, key=lambda item: item.bag.bag_id)
+    audit.record(db.session, "shipment.dispatched", shipment, actor=by,
+                 new={"bag_ids": [item.bag.bag_id for item in items],
+                      "to": shipment.to_location.code})
+    for item in items:
         record_handoff(item.bag, to_location=shipment.to_location, by=by,
                        temperature_c=temperature_c, condition=condition, shipment=shipment)
         moved += 1

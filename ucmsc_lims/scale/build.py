@@ -198,7 +198,8 @@ class Builder:
             "block_size": 4, "patient_id": patient_id, "assigned_at": enrolled_at,
         })
         self.chain.record("patient.enrolled", ("patient", subject_id), at=enrolled_at,
-                          actor=investigator, new={"subject_id": subject_id, "site": subject_id[:2]})
+                          actor=investigator,
+                          new={"subject_id": subject_id, "site": subject_id[:2]})
         dose_ids = []
         for k in range(3):
             due = day0 + timedelta(days=28 * k)
@@ -250,10 +251,7 @@ class Builder:
         (`live`) are filled an hour ago and mostly received on the ward."""
         if not doses:
             return
-        if live:
-            at = self.now - timedelta(hours=1)
-        else:
-            at = datetime.combine(day, time(1), tzinfo=UTC)
+        at = self.now - timedelta(hours=1) if live else datetime.combine(day, time(1), tzinfo=UTC)
         session_id = self._fill_session(day, at)
         cells = [DOSE_CELLS_PER_KG * p.weight for p, _ in doses if p.arm == "A"]
         lots = iter(self.upstream.batches_for(day, at, len(cells), dose_cells=cells,

@@ -23,8 +23,21 @@ from .reference import Actor
 class _Row:
     """The attributes `entry_hash` reads, as the database will return them."""
 
-    __slots__ = ("id", "chain_seq", "at", "user_id", "username", "action", "entity_type",
-                 "entity_id", "old", "new", "reason", "request_id", "blinded_visible")
+    __slots__ = (
+        "action",
+        "at",
+        "blinded_visible",
+        "chain_seq",
+        "entity_id",
+        "entity_type",
+        "id",
+        "new",
+        "old",
+        "reason",
+        "request_id",
+        "user_id",
+        "username",
+    )
 
     def __init__(self, values: dict[str, Any]):
         for name in self.__slots__:

@@ -15,13 +15,13 @@ def seed_scale(*, bags: int, donors: int | None = None, patients: int | None = N
                today: int | None = None, force: bool = False, progress=None) -> dict:
     """Build the synthetic study into the app's database and commit it; returns counts.
 
-    Seeds the demo study first when the database is empty (its accounts, places,
-    specifications and protocol settings are what synthetic records hang on).
+    Seeds the demo study first when the database has no accounts (its accounts and places are
+    what synthetic records hang on).
     """
+    from ..auth.models import User
     from ..core import audit
     from ..core.clock import site_today
     from ..core.db import utcnow
-    from ..demo.seed import demo_users
     from ..demo.seed import seed as seed_demo
     from .build import Builder, Plan
     from .bulk import BulkWriter
@@ -30,13 +30,15 @@ def seed_scale(*, bags: int, donors: int | None = None, patients: int | None = N
 
     started = time.perf_counter()
     refuse_real_data(force=force)
-    if not demo_users():
+    if not db.session.scalar(sa.select(sa.func.count()).select_from(User)):
         seed_demo()
         db.session.commit()
     session = db.session
     if session.get_bind().dialect.name == "sqlite":
         # A bulk load need not survive a power cut half-way: it is simply run again.
-        session.execute(sa.text("PRAGMA synchronous=OFF"))
+        driver = session.connection().connection.driver_connection
+        if not driver.in_transaction:
+            session.execute(sa.text("PRAGMA synchronous=OFF"))
         session.execute(sa.text("PRAGMA cache_size=-400000"))
     seal_everything()
     session.commit()

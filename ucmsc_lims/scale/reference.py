@@ -13,7 +13,7 @@ from ..auth.models import User
 from ..core.ids import material_lot_code
 from ..extensions import db
 from ..materials.models import MaterialLot
-from ..qc.models import SpecItem, Specification
+from ..qc.models import Specification, SpecItem
 from .bulk import BulkWriter
 
 PHARMACY, WARD = "L-GMP-PHARMACY", "L-WARD-5A"

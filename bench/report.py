@@ -1,0 +1,121 @@
+"""bench/RESULTS.md: one table, a column per engine and size, the SPEC 9 target beside each row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+HARNESS = """\
+## How these numbers are made
+
+- `make bench` (`python -m bench.run`) builds each database once with `flask seed-scale --bags N`
+  (bulk Core inserts, audit entries sealed in Python with `core.audit.entry_hash`) and keeps it:
+  SQLite files under `bench/data/`, PostgreSQL databases `ucmsc_bench_10k` and `ucmsc_bench_1m`.
+  A database is rebuilt only when the migration head changes. `BENCH_SIZES` (default
+  `"10000 1000000"`) and `BENCH_ENGINES` (default `"sqlite postgresql"`) choose what runs.
+- Every run first adds 40 patients with dose 1 due today and their bags received on the demo
+  ward (`seed_scale(today=40)`), so bedside verifications answer GO on any day.
+- Server-side times: the Flask test client calls the app in process (routing, bearer-token
+  auth, every query, the commit, JSON), no network. Bedside verification: 300 timed POSTs to
+  `/api/v1/bedside/verifications` after 20 warm-up ones, cycling over today's bags. Pages and
+  trace: 20 timed GETs after 2 warm-up ones. Queries: SQL statements of one more call.
+- Deep pages: the bags and lots APIs after the key at 90 % of the table (keyset), the patients
+  API at the page 90 % of the way (offset), the audit page before the id at 10 % of the trail.
+- Trace: `GET /api/v1/trace/<donor code>` (pharmacist) for the first synthetic donor, whose
+  cell bank fed exactly 100 bags.
+- Labels: 100 blinded bag labels (`bagging.printing.label_for`) on A4 sheets with
+  `labels.sheet.to_pdf`.
+- Audit: `flask audit verify` as a command (start-up included) over the whole chain.
+- Load: gunicorn, 2 sync workers, on 127.0.0.1, the product app (`app:app`, with its audit
+  sealer) and the bare app (`bench/bare_app.py`) on the same database at the same time, each
+  endpoint driven in turn for a bounded time. Bedside: `POST /api/v1/bedside/verifications` with a
+  bearer token, every answer a recorded GO. Bare write: the same bearer-token digest lookup,
+  one row read, one row inserted, one transaction. Bare lookup: one indexed read, no auth.
+"""
+
+
+def _ms(entry: dict | None, key: str = "p50") -> str:
+    if not entry:
+        return "-"
+    return f"{entry[key]:.1f}"
+
+
+def _cell(run: dict | None, path: list[str], fmt=str) -> str:
+    value = run
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return "-"
+        value = value[key]
+    return fmt(value)
+
+
+def write_report(results: dict, target: Path) -> None:
+    runs = results["runs"]
+    keys = sorted(runs, key=lambda k: (runs[k]["engine"] != "sqlite", runs[k]["bags"]))
+    heads = [f"{runs[k]['engine']} {runs[k]['bags']:,} bags" for k in keys]
+    lines = ["# Benchmark results (SPEC 9)", ""]
+    m = results["machine"]
+    lines += [
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB memory; SQLite "
+        f"{m['sqlite']}, PostgreSQL {m['postgresql']}, Python {m['python']}, load generator "
+        f"{m['wrk']}. Load average when the run started: {m['load_at_start']} (the machine is "
+        f"shared: other work ran beside the bench). Migration head {results['head']}; run of "
+        f"{results['started']}.", "",
+        "| measure | target | " + " | ".join(heads) + " |",
+        "|---|---|" + "---|" * len(keys),
+    ]
+
+    def row(label: str, goal: str, cells: list[str]) -> None:
+        lines.append(f"| {label} | {goal} | " + " | ".join(cells) + " |")
+
+    get = [runs[k] for k in keys]
+    row("measured on", "", [r.get("date", "-") for r in get])
+    row("build: `flask seed-scale` (s)", "minutes",
+        [_cell(r, ["build", "seed_seconds"]) for r in get])
+    row("bags / patients / lots", "",
+        [_cell(r, ["counts"], lambda c: f"{c['bag']:,} / {c['patient']:,} / {c['lot']:,}")
+         for r in get])
+    row("audit entries / infusions", "",
+        [_cell(r, ["counts"], lambda c: f"{c['audit_entry']:,} / {c['infusion']:,}")
+         for r in get])
+    row("bedside verification p50 / p95 (ms)", "p95 <= 25",
+        [_cell(r, ["bedside"], lambda b: f"{b['p50']:.1f} / {b['p95']:.1f}") for r in get])
+    row("bedside verification: queries, GO answers", "bounded",
+        [_cell(r, ["bedside"], lambda b: f"{b['queries']}, {b['go']}/{b['calls']}")
+         for r in get])
+    cells = []
+    for r in get:
+        small = next((o for o in get if o["engine"] == r["engine"] and o["bags"] == 10_000), None)
+        if r["bags"] == 10_000 or not small or "bedside" not in r or "bedside" not in small:
+            cells.append("-")
+        else:
+            cells.append(f"p50 {r['bedside']['p50'] / small['bedside']['p50']:.2f}x, "
+                         f"p95 {r['bedside']['p95'] / small['bedside']['p95']:.2f}x")
+    row("bedside cost vs 10,000 bags", "<= 1.5x", cells)
+    row("trace of a donor with 100 bags p50 (ms)", "<= 100",
+        [_cell(r, ["trace"], lambda t: f"{t['p50']:.1f} ({t['bags']} bags)") for r in get])
+    row("trace: SQL queries", "bounded", [_cell(r, ["trace", "queries"]) for r in get])
+    pages = next((r["pages"] for r in get if "pages" in r), {})
+    for label in pages:
+        row(f"{label} p50 / p95 (ms), queries", "<= 150",
+            [_cell(r, ["pages", label],
+                   lambda p: f"{p['p50']:.1f} / {p['p95']:.1f}, {p['queries']}q") for r in get])
+    row("PDF of 100 bag labels (s)", "<= 3", [_cell(r, ["labels_pdf", "seconds"]) for r in get])
+    row("`flask audit verify` (s), whole chain", "1,000,000 entries <= 15",
+        [_cell(r, ["audit_verify"],
+               lambda a: f"{a['seconds']} ({'OK' if a['ok'] else 'FAILED'})") for r in get])
+    row("load: bedside verification (req/s)", "",
+        [_cell(r, ["load", "bedside", "rps"]) for r in get])
+    row("load: bare write (req/s)", "", [_cell(r, ["load", "bare_write", "rps"]) for r in get])
+    row("load: bare lookup (req/s)", "", [_cell(r, ["load", "bare_lookup", "rps"]) for r in get])
+    row("load: bedside / bare write", ">= 0.60",
+        [_cell(r, ["load", "ratio_to_bare_write"]) for r in get])
+    row("load: bedside / bare lookup", "reported",
+        [_cell(r, ["load", "ratio_to_bare_lookup"]) for r in get])
+    row("load: non-2xx answers (bedside, write, lookup)", "0",
+        [_cell(r, ["load"], lambda x: f"{x['bedside']['non_2xx']}, {x['bare_write']['non_2xx']},"
+               f" {x['bare_lookup']['non_2xx']}") for r in get])
+    errors = [(k, runs[k]["error"]) for k in keys if runs[k].get("error")]
+    if errors:
+        lines += ["", "Runs that failed:", ""] + [f"- {k}: {e}" for k, e in errors]
+    lines += ["", HARNESS]
+    target.write_text("\n".join(lines) + "\n")
