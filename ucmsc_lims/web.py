@@ -20,10 +20,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user, logout_user
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import Forbidden, HTTPException
 
 from .core.clock import format_local
-from .core.errors import DomainError
+from .core.errors import Conflict, DomainError
 from .core.permissions import PUBLIC, ROLE_LABELS, SIGNED_IN, required_permission, requires
 from .extensions import db
 
@@ -64,6 +65,7 @@ def install_request_hooks(app: Flask) -> None:
     app.after_request(_finish_transaction)
     app.after_request(_security_headers)
     app.register_error_handler(DomainError, _domain_error)
+    app.register_error_handler(IntegrityError, _concurrent_change)
     app.context_processor(_template_globals)
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["dict_without"] = _dict_without
@@ -166,6 +168,16 @@ def _domain_error(error: DomainError):
         return problem_response(error.status, error.message, errors=error.field_errors or None)
     return render_template("error.html", status=error.status, title=error.title,
                            message=error.message), error.status
+
+
+def _concurrent_change(error: IntegrityError):
+    """A unique or foreign key rule refused the change: most often two requests raced for the
+    same number or record. Nothing was saved; answer 409 in plain words, never a 500."""
+    current_app.logger.warning("integrity error answered 409: %s", error.orig)
+    return _domain_error(Conflict(_(
+        "Another change reached this record at the same moment; nothing was saved. "
+        "Reload and try again."
+    )))
 
 
 def page_error(error: HTTPException):

@@ -36,7 +36,9 @@ bp = Blueprint("auth", __name__)
 
 def _safe_next(target: str | None) -> str:
     """Only same-site relative paths, so a crafted link cannot bounce a user elsewhere."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Browsers read a backslash as a slash, so a path starting "/\" would leave the site too.
+    if (target and target.startswith("/") and not target.startswith("//")
+            and "\\" not in target and target.isprintable()):
         parts = urlsplit(target)
         if not parts.netloc and not parts.scheme:
             return target

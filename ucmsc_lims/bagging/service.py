@@ -18,6 +18,7 @@ from ..core.db import utcnow
 from ..core.errors import DomainError, InvalidTransition, NotFound, NotPermitted
 from ..core.esign import Signature
 from ..core.ids import ScanError, parse_bag_code
+from ..core.locking import lock_for_update
 from ..extensions import db
 from ..manufacturing.models import Lot
 from ..trial.models import Dose, Patient
@@ -223,6 +224,7 @@ def transition_bag(
     expiry and the signature the move needs, then changes and audits in the caller's
     transaction. `details` adds blinded-safe facts to the audit entry."""
     at = at or utcnow()
+    lock_for_update(db.session, bag)
     check_transition(bag, to_state, by=by, reason=reason, at=at)
     rule = BAG_RULES[(bag.status, to_state)]
     if rule.meaning is not None:

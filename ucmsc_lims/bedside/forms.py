@@ -15,7 +15,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 _SCAN = {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
          "enterkeyhint": "go"}
@@ -65,7 +65,7 @@ class InfusionRecordForm(FlaskForm):
     ended_at = DateTimeLocalField(_l("End of infusion"), format="%Y-%m-%dT%H:%M",
                                   validators=[Optional()])
     volume_infused_ml = DecimalField(_l("Volume infused (mL)"),
-                                     validators=[DataRequired(), NumberRange(min=0, max=5000)])
+                                     validators=[InputRequired(), NumberRange(min=0, max=5000)])
     rate_ml_per_h = DecimalField(_l("Rate (mL/h)"),
                                  validators=[Optional(), NumberRange(min=0.1, max=2000)])
     before_temperature_c = DecimalField(_l("Temperature before (°C)"), validators=[Optional()])

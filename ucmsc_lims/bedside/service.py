@@ -312,8 +312,8 @@ def confirm(
     """Nurse 2, a different user who holds the nurse role, scans wristband and bag again; every
     check runs again, and only if all pass does nurse 2 sign "bedside_verification" (SPEC 4.8).
 
-    A confirmation already made by the same nurse with the same scans is answered again, so a
-    device that retries gets the first answer.
+    A verification is confirmed once, and only while it is fresh: nurse 1's weight and
+    answers are today's only for the protocol's validity time.
     """
     from ..bagging import service as bagging
     from ..trial import service as trial
@@ -324,7 +324,15 @@ def confirm(
         raise Conflict(_("This verification was NO-GO: it cannot be confirmed. Scan again."))
     if infusion_of(verification) is not None:
         raise Conflict(_("This verification was already used to start an infusion."))
+    if verification.confirmed_at is not None:
+        raise Conflict(_("This verification is already confirmed by a second nurse: start the "
+                         "infusion, or verify again at the bedside."))
     now = now or utcnow()
+    validity = timedelta(minutes=int(protocol.value("verification_validity_minutes")))
+    if now - verification.created_at > validity:
+        raise Conflict(_("This verification is older than %(minutes)d minutes: verify again at "
+                         "the bedside with today's weight.",
+                         minutes=int(validity.total_seconds() // 60)))
     try:
         signature = esign.sign(
             db.session, username=username or "", password=password or "",

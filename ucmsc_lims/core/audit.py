@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -141,11 +141,28 @@ _HASHED_COLUMNS = (
 )
 
 
+# The canonical spelling of `canonical_json`, built once: verification hashes a million entries.
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default
+)
+_AT = _HASHED_COLUMNS.index("at")
+
+
+def _content_hash(prev_hash: str, values: tuple) -> str:
+    """`values` in _HASHED_COLUMNS order, with `at` already spelled as ISO 8601 UTC."""
+    content = dict(zip(_HASHED_COLUMNS, values, strict=True))
+    return hashlib.sha256((prev_hash + _CANONICAL.encode(content)).encode()).hexdigest()
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def entry_hash(row: Any, prev_hash: str) -> str:
     """SHA-256 of the previous hash and the entry's canonical content (SPEC 5)."""
-    content = {name: getattr(row, name) for name in _HASHED_COLUMNS}
-    content["at"] = row.at.isoformat(timespec="microseconds")
-    return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()
+    values = [getattr(row, name) for name in _HASHED_COLUMNS]
+    values[_AT] = _iso(row.at)
+    return _content_hash(prev_hash, tuple(values))
 
 
 # The oldest transaction still open on this database, read from the statement's own snapshot.
@@ -227,6 +244,27 @@ class _Sealed:
         return getattr(self._row, name)
 
 
+def _raw_at_type(session: Session) -> sa.types.TypeEngine:
+    """SQLite hands back its stored text as is; PostgreSQL an aware datetime."""
+    if session.get_bind().dialect.name == "sqlite":
+        return sa.String()
+    return sa.DateTime(timezone=True)
+
+
+def _at_speller(session: Session):
+    """How a raw `at` value becomes the ISO 8601 UTC text that was hashed at sealing."""
+    if session.get_bind().dialect.name != "sqlite":
+        return _iso
+
+    def from_sqlite_text(text: str) -> str:
+        # UTCDateTime stores naive UTC as "YYYY-MM-DD HH:MM:SS.ffffff".
+        if len(text) == 26:
+            return text.replace(" ", "T") + "+00:00"
+        return _iso(datetime.fromisoformat(text).replace(tzinfo=UTC))
+
+    return from_sqlite_text
+
+
 @dataclass(frozen=True)
 class Verification:
     ok: bool
@@ -250,29 +288,36 @@ def verify(
             AuditEntry.hash.is_(None)
         )
     ).one()
-    columns = [getattr(AuditEntry, name) for name in (*_HASHED_COLUMNS, "prev_hash", "hash")]
-    result = session.execute(
-        sa.select(*columns)
-        .where(AuditEntry.chain_seq.is_not(None))
-        .order_by(AuditEntry.chain_seq)
-        .execution_options(yield_per=10000)
+    # Plain driver rows: the ORM's per-row work would cost more than the hashing itself.
+    table = AuditEntry.__table__
+    at_column = sa.type_coerce(table.c.at, _raw_at_type(session))
+    columns = [at_column if name == "at" else table.c[name] for name in _HASHED_COLUMNS]
+    result = session.connection().execute(
+        sa.select(*columns, table.c.prev_hash, table.c.hash)
+        .where(table.c.chain_seq.is_not(None))
+        .order_by(table.c.chain_seq)
+        .execution_options(yield_per=20000)
     )
+    spell_at = _at_speller(session)
+    id_index, seq_index = _HASHED_COLUMNS.index("id"), _HASHED_COLUMNS.index("chain_seq")
     prev, expected_seq, sealed = GENESIS_HASH, 1, 0
     for row in result:
+        *values, row_prev, row_hash = row
         problem = None
-        if row.chain_seq != expected_seq:
-            problem = (
-                f"entry {row.id} is at chain position {row.chain_seq}, expected {expected_seq}"
-            )
-        elif row.prev_hash != prev:
-            problem = f"entry {row.id} does not follow the entry before it"
-        elif entry_hash(row, prev) != row.hash:
-            problem = f"entry {row.id} was changed after it was sealed"
+        if values[seq_index] != expected_seq:
+            problem = (f"entry {values[id_index]} is at chain position {values[seq_index]}, "
+                       f"expected {expected_seq}")
+        elif row_prev != prev:
+            problem = f"entry {values[id_index]} does not follow the entry before it"
+        else:
+            values[_AT] = spell_at(values[_AT])
+            if _content_hash(prev, tuple(values)) != row_hash:
+                problem = f"entry {values[id_index]} was changed after it was sealed"
         if problem:
             result.close()
             total = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) or 0
-            return Verification(False, total, sealed, unsealed_count, row.id, problem)
-        prev, expected_seq, sealed = row.hash, expected_seq + 1, sealed + 1
+            return Verification(False, total, sealed, unsealed_count, values[id_index], problem)
+        prev, expected_seq, sealed = row_hash, expected_seq + 1, sealed + 1
 
     stray = session.scalar(
         sa.select(sa.func.min(AuditEntry.id)).where(

@@ -40,13 +40,14 @@ _READ_GMP = {"lot.read", "trace.read", "audit.read", "batch_record.read", "repor
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     TECHNICIAN: frozenset({
-        SEE_ARM, "lot.read", "lot.record", "donor.record", "material.record", "qc.record",
+        SEE_ARM, "lot.read", "lot.record", "lot.destroy", "donor.record", "material.record",
+        "qc.record",
         "bag.read", "bag.fill", "label.preview", "label.print", "lot_label.read",
         "custody.record", "trace.read", "location.read", "patient.read",
         "custody.read",
     }),
     QA: frozenset({
-        SEE_ARM, *_READ_GMP, "lot.release", "lot.hold", "deviation.disposition",
+        SEE_ARM, *_READ_GMP, "lot.release", "lot.hold", "lot.destroy", "deviation.disposition",
         "excursion.disposition", "audit.verify", "bag.read", "bag.hold", "lot_label.read",
         "lookback.run", "inspector_grant.cosign", "nearmiss.read", "patient.read",
         "location.read", "qc.review", "custody.read",

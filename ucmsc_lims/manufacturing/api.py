@@ -12,7 +12,6 @@ from flask_smorest import Blueprint
 from ..core.esign import Signature
 from ..core.idempotency import idempotent
 from ..core.permissions import requires
-from ..extensions import db
 from ..labels import render
 from ..labels.sheet import to_pdf
 from ..labels.zpl import to_zpl
@@ -32,16 +31,27 @@ from .schemas import (
 blp = Blueprint("api_lots", __name__, url_prefix="/lots", description="Lots")
 
 
-def lot_view(lot) -> dict:
-    from ..qc.release import qc_summary
+def lot_views(lots) -> list[dict]:
+    """The lots as the API shows them, in order: their QC summaries, cell bank lots and
+    release signatures are read with one query per kind for the whole list."""
+    from ..qc.release import qc_summaries
 
-    signature = db.session.get(Signature, lot.release_signature_id) \
-        if lot.release_signature_id else None
+    service.load_parents(lots)
+    summaries = qc_summaries(lots)
+    signatures = service.release_signatures(lots)
+    return [_view(lot, summaries[lot.id], signatures.get(lot.id)) for lot in lots]
+
+
+def lot_view(lot) -> dict:
+    return lot_views([lot])[0]
+
+
+def _view(lot, qc: dict, signature: Signature | None) -> dict:
     data = {
         "lot_id": lot.lot_id, "din": lot.din, "state": lot.state, "released_at": lot.released_at,
         "kind": lot.kind, "product_code": lot.product_code, "expires_at": lot.expires_at,
         "cell_bank": lot.parent.lot_id if lot.parent else None,
-        "conditional_tests": lot.conditional_tests, "qc": qc_summary(lot),
+        "conditional_tests": lot.conditional_tests, "qc": qc,
         "release_signature": signature,
         "url": url_for("manufacturing.lot_page", lot_id=lot.lot_id, _external=True),
     }
@@ -51,9 +61,9 @@ def lot_view(lot) -> dict:
     return data
 
 
-def _dump(lot) -> dict:
+def _dump_all(lots) -> list[dict]:
     schema = LotSchema() if current_user.is_blinded else UnblindedLotSchema()
-    return schema.dump(lot_view(lot))
+    return [schema.dump(view) for view in lot_views(lots)]
 
 
 @blp.route("")
@@ -69,7 +79,7 @@ def list_lots(args):
     if more:
         query = {k: v for k, v in args.items() if k in ("kind", "state", "limit")}
         nxt = url_for("api_lots.list_lots", after=page[-1].id, _external=True, **query)
-    return Response(_json({"items": [_dump(lot) for lot in page], "next": nxt}),
+    return Response(_json({"items": _dump_all(page), "next": nxt}),
                     mimetype="application/json")
 
 
@@ -83,7 +93,8 @@ def _json(data) -> str:
 @requires("lot.read")
 @blp.response(200, UnblindedLotSchema)
 def get_lot(lot_id: str):
-    return Response(_json(_dump(service.get_lot(lot_id))), mimetype="application/json")
+    return Response(_json(_dump_all([service.get_lot(lot_id)])[0]),
+                    mimetype="application/json")
 
 
 @blp.route("/<lot_id>/passages", methods=["POST"])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.orm import lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..auth.models import User
 from ..core import audit
@@ -13,6 +16,7 @@ from ..core.db import utcnow
 from ..core.errors import Conflict, DomainError, InvalidTransition, NotFound, NotPermitted
 from ..core.esign import Signature
 from ..core.isbt128 import ProductCode
+from ..core.locking import lock_for_update
 from ..extensions import db
 from .models import CELL_BANK, PRODUCT_BATCH, Lot, LotTransition, MaterialUse, Passage, Vial
 from .states import QA_TARGETS, SYSTEM_TARGETS, machine_for
@@ -92,19 +96,57 @@ def stored_vials(bank: Lot) -> list[Vial]:
 
 def manufacturing_user_ids(lot: Lot) -> set[int]:
     """Everyone who recorded a manufacturing step of this lot (SPEC 2: none of them releases)."""
+    return manufacturing_user_ids_many([lot])[lot.id]
+
+
+def manufacturing_user_ids_many(lots: Sequence[Lot]) -> dict[int, set[int]]:
+    """`manufacturing_user_ids` of many lots, keyed by `Lot.id`: one query per kind of step
+    (processing, material use, state change), however many lots there are."""
     from .models import ProcessingStep
 
-    ids: set[int] = {lot.started_by_id}
-    ids |= {p.operator_id for p in lot.passages}
-    ids |= {p.verifier_id for p in lot.passages if p.verifier_id}
-    ids |= set(db.session.scalars(sa.select(ProcessingStep.operator_id)
-                                  .where(ProcessingStep.lot_id == lot.id)))
-    ids |= set(db.session.scalars(sa.select(MaterialUse.used_by_id)
-                                  .where(MaterialUse.lot_id == lot.id)))
-    ids |= {t.by_id for t in transitions_of(lot)
-            if t.by_id and t.to_state not in QA_TARGETS | SYSTEM_TARGETS
-            and t.from_state != "on_hold"}
+    ids: dict[int, set[int]] = {lot.id: {lot.started_by_id} for lot in lots}
+    if not ids:
+        return ids
+    for lot in lots:
+        ids[lot.id] |= {p.operator_id for p in lot.passages}
+        ids[lot.id] |= {p.verifier_id for p in lot.passages if p.verifier_id}
+    for lot_id, user_id in db.session.execute(
+            sa.select(ProcessingStep.lot_id, ProcessingStep.operator_id)
+            .where(ProcessingStep.lot_id.in_(ids))):
+        ids[lot_id].add(user_id)
+    for lot_id, user_id in db.session.execute(
+            sa.select(MaterialUse.lot_id, MaterialUse.used_by_id)
+            .where(MaterialUse.lot_id.in_(ids))):
+        ids[lot_id].add(user_id)
+    for t in db.session.scalars(sa.select(LotTransition).where(LotTransition.lot_id.in_(ids))):
+        if t.by_id and t.to_state not in QA_TARGETS | SYSTEM_TARGETS \
+                and t.from_state != "on_hold":
+            ids[t.lot_id].add(t.by_id)
     return ids
+
+
+def load_parents(lots: Sequence[Lot]) -> None:
+    """Give every lot its cell bank lot (`lot.parent`) with one query for the whole list, so
+    reading `lot.parent` in a loop runs no query per lot."""
+    parent_ids = {lot.parent_id for lot in lots if lot.parent_id is not None}
+    if not parent_ids:
+        return
+    parents = {p.id: p for p in db.session.scalars(
+        sa.select(Lot).where(Lot.id.in_(parent_ids)).options(lazyload(Lot.passages)))}
+    for lot in lots:
+        if lot.parent_id in parents and "parent" not in sa.inspect(lot).dict:
+            set_committed_value(lot, "parent", parents[lot.parent_id])
+
+
+def release_signatures(lots: Sequence[Lot]) -> dict[int, Signature]:
+    """The release signature of each released lot, keyed by `Lot.id`, with one query."""
+    ids = {lot.release_signature_id for lot in lots if lot.release_signature_id}
+    if not ids:
+        return {}
+    signatures = {s.id: s for s in db.session.scalars(
+        sa.select(Signature).where(Signature.id.in_(ids)))}
+    return {lot.id: signatures[lot.release_signature_id] for lot in lots
+            if lot.release_signature_id in signatures}
 
 
 def is_expired(lot: Lot, at: datetime) -> bool:
@@ -148,6 +190,7 @@ def _check_hold_exit(lot: Lot, to_state: str) -> None:
 def transition(lot: Lot, to_state: str, *, by: User | None, reason: str | None = None,
                signature: Signature | None = None, at: datetime | None = None) -> Lot:
     """Check the lot's state machine and the actor, change the state, record and audit it."""
+    lock_for_update(db.session, lot)
     machine = machine_for(lot.kind)
     machine.check(lot.state, to_state)
     _check_hold_exit(lot, to_state)

@@ -206,7 +206,7 @@ def submit_for_qc(lot_id: str):
 
 
 @bp.route("/<lot_id>/destroy", methods=["POST"])
-@requires("lot.read")
+@requires("lot.destroy")
 def destroy(lot_id: str):
     form = forms.ReasonForm(prefix="r")
     return _step(lot_id, lambda lot: service.transition(
@@ -227,7 +227,6 @@ def release_queue():
     from ..qc import release
     from ..qc import service as qc
 
-    service.expire_due_lots()
     return render_template("manufacturing/release_queue.html",
                            rows=release.release_queue(by=current_user), alerts=qc.alerts())
 

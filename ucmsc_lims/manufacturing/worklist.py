@@ -30,6 +30,8 @@ def due_today() -> Work:
     lots = db.session.scalars(sa.select(Lot).where(
         Lot.state.in_([*GROWING, "banked", "harvested", "qc_pending", "received"]))
         .order_by(Lot.id)).all()
+    statuses = qc.item_statuses_many(
+        [lot for lot in lots if lot.state in {"banked", "harvested", "qc_pending"}])
     for lot in lots:
         if lot.state in GROWING or lot.state == "received":
             work.passages.append(lot)
@@ -37,7 +39,7 @@ def due_today() -> Work:
             if p.verifier_id is None:
                 work.verifications.append((lot, p.label))
         if lot.state in {"banked", "harvested", "qc_pending"}:
-            _, rows = qc.item_statuses(lot)
+            _, rows = statuses[lot.id]
             missing = [r.item.label for r in rows if r.result is None]
             if missing:
                 work.qc_samples.append((lot, missing))

@@ -18,11 +18,17 @@ from ..extensions import db
 from ..manufacturing import service as manufacturing
 from ..manufacturing.models import Lot
 from . import service as qc
+from .models import QcResult
 
 
-def _segregation_gap(lot: Lot, by: User | None) -> str | None:
-    """SPEC 2: the QA person who releases a lot recorded no manufacturing step of it."""
-    if by is not None and by.id in manufacturing.manufacturing_user_ids(lot):
+def _segregation_gap(lot: Lot, by: User | None, user_ids: set[int] | None = None) -> str | None:
+    """SPEC 2: the QA person who releases a lot recorded no manufacturing step of it
+    (`user_ids`: the lot's manufacturing user ids when the caller has already read them)."""
+    if by is None:
+        return None
+    if user_ids is None:
+        user_ids = manufacturing.manufacturing_user_ids(lot)
+    if by.id in user_ids:
         return (f"{by.full_name} recorded a manufacturing step of lot {lot.lot_id}: "
                 "another QA person must release it.")
     return None
@@ -31,6 +37,28 @@ def _segregation_gap(lot: Lot, by: User | None) -> str | None:
 def release_blockers(lot: Lot, *, by: User | None = None,
                      pending: Sequence[str] = ()) -> list[str]:
     """Every reason the lot cannot be released now, in plain words; empty when it can."""
+    return release_blockers_many([lot], by=by, pending=pending)[lot.id]
+
+
+def release_blockers_many(lots: Sequence[Lot], *, by: User | None = None,
+                          pending: Sequence[str] = ()) -> dict[int, list[str]]:
+    """`release_blockers` of many lots, keyed by `Lot.id`, with a number of queries that does
+    not grow with the number of lots."""
+    if not lots:
+        return {}
+    manufacturing.load_parents(lots)
+    data = qc.lots_qc(lots)
+    user_ids = manufacturing.manufacturing_user_ids_many(lots) if by is not None else {}
+    criteria: dict[int, str] = {}
+    return {lot.id: _blockers(lot, data[lot.id], by=by, pending=pending,
+                              user_ids=user_ids.get(lot.id, set()), criteria=criteria)
+            for lot in lots}
+
+
+def _blockers(lot: Lot, data: qc.LotQc, *, by: User | None, pending: Sequence[str],
+              user_ids: set[int], criteria: dict[int, str]) -> list[str]:
+    """The blockers of one lot from its preloaded rows; `criteria` caches each specification
+    item's criterion across the lots of one call (a criterion may read a protocol setting)."""
     blockers: list[str] = []
     if lot.state != "qc_pending":
         blockers.append(f"Lot {lot.lot_id} is {lot.state.replace('_', ' ')}: only a lot "
@@ -42,7 +70,7 @@ def release_blockers(lot: Lot, *, by: User | None = None,
     unverified = [p.label for p in lot.passages if p.verifier_id is None]
     if unverified:
         blockers.append(f"Passage {', '.join(unverified)} is not verified by a second person.")
-    _spec, rows = qc.item_statuses(lot)
+    rows = data.statuses()
     pendable = {row.item.test for row in rows if row.item.may_be_pending}
     for name in pending:
         if name not in pendable:
@@ -58,8 +86,10 @@ def release_blockers(lot: Lot, *, by: User | None = None,
             blockers.append(f"{label} already has a result: it is not pending.")
         if not row.result.passed:
             dev = row.deviation
+            if row.item.id not in criteria:
+                criteria[row.item.id] = row.item.criterion
             where = f"{label} failed ({row.result.value_display}, specification " \
-                    f"{row.item.criterion})"
+                    f"{criteria[row.item.id]})"
             if dev is None:
                 blockers.append(f"{where}: no deviation covers it.")
             elif dev.state == "open":
@@ -69,10 +99,10 @@ def release_blockers(lot: Lot, *, by: User | None = None,
                                 "disposition that the lot must not be used.")
         if row.result.reviewer_id is None:
             blockers.append(f"{label}: the result is not reviewed by QA.")
-    for dev in qc.deviations_of(lot):
+    for dev in data.deviations:
         if dev.state == "open" and dev.qc_result_id is None:
             blockers.append(f"Deviation {dev.number} is open: {dev.title}")
-    gap = _segregation_gap(lot, by)
+    gap = _segregation_gap(lot, by, user_ids)
     if gap:
         blockers.append(gap)
     return blockers
@@ -170,28 +200,42 @@ class QueueRow:
 
 def release_queue(by: User | None = None) -> list[QueueRow]:
     lots = manufacturing.list_lots(state="qc_pending", limit=500)
-    return [QueueRow(lot, release_blockers(lot, by=by)) for lot in lots]
+    blockers = release_blockers_many(lots, by=by)
+    return [QueueRow(lot, blockers[lot.id]) for lot in lots]
 
 
 def conditional_open(lot: Lot) -> list[str]:
     """The named tests of a conditional release that still have no passing result."""
     if not lot.conditional_tests:
         return []
-    latest = qc.latest_results(lot)
-    return [t for t in lot.conditional_tests if t not in latest or not latest[t].passed]
+    return _conditional_open(lot, qc.latest_results(lot))
+
+
+def _conditional_open(lot: Lot, latest: dict[str, QcResult]) -> list[str]:
+    return [t for t in lot.conditional_tests or () if t not in latest or not latest[t].passed]
 
 
 def qc_summary(lot: Lot) -> dict:
     """The QC summary of the API and the lot page."""
-    spec, rows = qc.item_statuses(lot)
-    deviations = qc.deviations_of(lot)
+    return qc_summaries([lot])[lot.id]
+
+
+def qc_summaries(lots: Sequence[Lot]) -> dict[int, dict]:
+    """`qc_summary` of many lots, keyed by `Lot.id`, from one query per kind of QC row."""
+    data = qc.lots_qc(lots)
+    return {lot.id: _summary(lot, data[lot.id]) for lot in lots}
+
+
+def _summary(lot: Lot, data: qc.LotQc) -> dict:
+    rows = data.statuses()
+    spec = data.spec
     return {
         "specification": f"{spec.title} v{spec.version}",
         "required": len(rows),
         "passed": sum(1 for r in rows if r.status == "pass"),
         "failed": [r.item.test for r in rows if r.result is not None and not r.result.passed],
         "missing": [r.item.test for r in rows if r.result is None],
-        "open_deviations": [d.number for d in deviations if d.state == "open"],
-        "conditional_pending": conditional_open(lot),
+        "open_deviations": [d.number for d in data.deviations if d.state == "open"],
+        "conditional_pending": _conditional_open(lot, data.latest),
         "checked_at": utcnow(),
     }

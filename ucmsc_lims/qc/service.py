@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,14 +28,25 @@ def _require(by: User, permission: str, message: str) -> None:
 
 
 def spec_in_force(lot_kind: str, at: datetime | None = None) -> Specification:
+    return specs_in_force([lot_kind], at)[lot_kind]
+
+
+def specs_in_force(lot_kinds: Iterable[str], at: datetime | None = None
+                   ) -> dict[str, Specification]:
+    """The specification in force for each kind of lot, with one query for them all."""
     at = at or utcnow()
-    spec = db.session.scalar(
-        sa.select(Specification)
-        .where(Specification.lot_kind == lot_kind, Specification.effective_from <= at)
-        .order_by(Specification.effective_from.desc(), Specification.version.desc()).limit(1))
-    if spec is None:
-        raise NotFound(f"No specification is in force for {lot_kind.replace('_', ' ')} lots.")
-    return spec
+    kinds = set(lot_kinds)
+    specs: dict[str, Specification] = {}
+    if kinds:
+        for spec in db.session.scalars(
+                sa.select(Specification)
+                .where(Specification.lot_kind.in_(kinds), Specification.effective_from <= at)
+                .order_by(Specification.effective_from.desc(), Specification.version.desc())):
+            specs.setdefault(spec.lot_kind, spec)
+    missing = sorted(kinds - specs.keys())
+    if missing:
+        raise NotFound(f"No specification is in force for {missing[0].replace('_', ' ')} lots.")
+    return specs
 
 
 def list_specifications() -> list[Specification]:
@@ -74,10 +86,21 @@ def evaluate(item: SpecItem, *, number: float | None, text: str | None) -> bool:
 
 
 def results_of(lot: Lot, *, include_void: bool = False) -> list[QcResult]:
-    query = sa.select(QcResult).where(QcResult.lot_id == lot.id).order_by(QcResult.id)
+    return results_by_lot([lot], include_void=include_void)[lot.id]
+
+
+def results_by_lot(lots: Sequence[Lot], *, include_void: bool = False
+                   ) -> dict[int, list[QcResult]]:
+    """Each lot's results in recording order, keyed by `Lot.id`, with one query."""
+    by_lot: dict[int, list[QcResult]] = {lot.id: [] for lot in lots}
+    if not by_lot:
+        return by_lot
+    query = sa.select(QcResult).where(QcResult.lot_id.in_(by_lot)).order_by(QcResult.id)
     if not include_void:
         query = query.where(QcResult.voided_at.is_(None))
-    return list(db.session.scalars(query))
+    for result in db.session.scalars(query):
+        by_lot[result.lot_id].append(result)
+    return by_lot
 
 
 def get_result(result_id: int) -> QcResult:
@@ -88,8 +111,13 @@ def get_result(result_id: int) -> QcResult:
 
 
 def latest_results(lot: Lot) -> dict[str, QcResult]:
+    return latest_of(results_of(lot))
+
+
+def latest_of(results: Iterable[QcResult]) -> dict[str, QcResult]:
+    """The last recorded of each test among a lot's results (in recording order)."""
     latest: dict[str, QcResult] = {}
-    for result in results_of(lot):
+    for result in results:
         latest[result.test] = result
     return latest
 
@@ -213,8 +241,18 @@ def get_deviation(number: str) -> Deviation:
 
 
 def deviations_of(lot: Lot) -> list[Deviation]:
-    return list(db.session.scalars(sa.select(Deviation).where(Deviation.lot_id == lot.id)
-                                   .order_by(Deviation.id)))
+    return deviations_by_lot([lot])[lot.id]
+
+
+def deviations_by_lot(lots: Sequence[Lot]) -> dict[int, list[Deviation]]:
+    """Each lot's deviations in opening order, keyed by `Lot.id`, with one query."""
+    by_lot: dict[int, list[Deviation]] = {lot.id: [] for lot in lots}
+    if by_lot:
+        for deviation in db.session.scalars(sa.select(Deviation)
+                                            .where(Deviation.lot_id.in_(by_lot))
+                                            .order_by(Deviation.id)):
+            by_lot[deviation.lot_id].append(deviation)
+    return by_lot
 
 
 def list_deviations(*, state: str | None = None) -> list[Deviation]:
@@ -289,12 +327,51 @@ class ItemStatus:
         return "fail"
 
 
+@dataclass(frozen=True)
+class LotQc:
+    """What one lot's QC is read from: the specification in force for its kind, its live
+    results (in recording order) and its deviations (in opening order)."""
+
+    spec: Specification
+    results: list[QcResult]
+    deviations: list[Deviation]
+
+    @property
+    def latest(self) -> dict[str, QcResult]:
+        return latest_of(self.results)
+
+    def statuses(self) -> list[ItemStatus]:
+        """One row per item of the specification: its latest result and that result's
+        deviation."""
+        latest = self.latest
+        by_result = {d.qc_result_id: d for d in self.deviations if d.qc_result_id}
+        rows = []
+        for item in self.spec.items:
+            result = latest.get(item.test)
+            rows.append(ItemStatus(item, result, by_result.get(result.id) if result else None))
+        return rows
+
+
+def lot_qc(lot: Lot) -> LotQc:
+    return lots_qc([lot])[lot.id]
+
+
+def lots_qc(lots: Sequence[Lot]) -> dict[int, LotQc]:
+    """The QC rows of many lots, keyed by `Lot.id`: one query per kind of row (specifications,
+    results, deviations), however many lots there are."""
+    if not lots:
+        return {}
+    specs = specs_in_force(lot.kind for lot in lots)
+    results = results_by_lot(lots)
+    deviations = deviations_by_lot(lots)
+    return {lot.id: LotQc(specs[lot.kind], results[lot.id], deviations[lot.id]) for lot in lots}
+
+
 def item_statuses(lot: Lot) -> tuple[Specification, list[ItemStatus]]:
-    spec = spec_in_force(lot.kind)
-    latest = latest_results(lot)
-    by_result = {d.qc_result_id: d for d in deviations_of(lot) if d.qc_result_id}
-    rows = []
-    for item in spec.items:
-        result = latest.get(item.test)
-        rows.append(ItemStatus(item, result, by_result.get(result.id) if result else None))
-    return spec, rows
+    data = lot_qc(lot)
+    return data.spec, data.statuses()
+
+
+def item_statuses_many(lots: Sequence[Lot]) -> dict[int, tuple[Specification, list[ItemStatus]]]:
+    """`item_statuses` of many lots, keyed by `Lot.id`, with a bounded number of queries."""
+    return {lot_id: (data.spec, data.statuses()) for lot_id, data in lots_qc(lots).items()}

@@ -14,6 +14,7 @@ from ..core import audit, esign
 from ..core.clock import site_today
 from ..core.db import utcnow
 from ..core.errors import DomainError, NotPermitted
+from ..core.locking import lock_for_update
 from ..extensions import db
 from ..followup.schedule import DoseDue, ProtocolSchedule, dose_schedule
 from ..protocol import service as protocol
@@ -61,6 +62,7 @@ def _move(dose: Dose, to_state: str, *, by: User, reason: str | None,
           extra: dict | None = None, blinded_visible: bool = True) -> Dose:
     if to_state not in DOSE_MACHINE.transitions:
         raise DomainError(f"'{to_state}' is not a dose state.")
+    lock_for_update(db.session, dose)
     DOSE_MACHINE.check(dose.state, to_state)
     if dose.patient.status != "active" and to_state not in ("cancelled", "missed"):
         raise DomainError(
