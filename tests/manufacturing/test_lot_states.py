@@ -71,7 +71,8 @@ def test_a_held_lot_goes_back_only_to_the_state_it_was_held_from(db, users):
     with pytest.raises(InvalidTransition) as refused:
         manufacturing.transition(lot, "banked", by=users["qa"], reason="x")
     assert "was 'processing', not 'banked'" in refused.value.message
-    release.end_hold(lot, by=users["qa"], reason="alarm explained")
+    release.end_hold(lot, by=users["qa"], username="qa", password=DEMO_PASSWORD,
+                     reason="alarm explained")
     assert lot.state == "processing"
 
 
@@ -95,7 +96,8 @@ def test_a_released_batch_is_held_recalled_and_cannot_be_released_again(db, user
     batch = make_batch(users)
     release.hold_lot(batch, by=users["qa"], username="qa", password=DEMO_PASSWORD,
                      reason="sterility alert")
-    release.end_hold(batch, by=users["qa"], reason="alert cleared")
+    release.end_hold(batch, by=users["qa"], username="qa", password=DEMO_PASSWORD,
+                     reason="alert cleared")
     assert batch.state == "released"
     release.recall_lot(batch, by=users["qa"], username="qa", password=DEMO_PASSWORD,
                        reason="late sterility failure")
@@ -110,3 +112,23 @@ def test_a_released_batch_expires_at_harvest_plus_shelf_life(db, users):
     assert batch in expired
     assert batch.state == "expired"
     assert manufacturing.usable_batches(batch.expires_at) == []
+
+
+def test_a_hold_ends_only_with_qas_signature(db, users):
+    from ucmsc_lims.core.errors import AuthenticationFailed
+
+    batch = make_batch(users)
+    release.hold_lot(batch, by=users["qa"], username="qa", password=DEMO_PASSWORD,
+                     reason="sterility alert")
+    with pytest.raises(AuthenticationFailed):
+        release.end_hold(batch, by=users["qa"], username="qa", password="not-the-password",
+                         reason="alert cleared")
+    assert batch.state == "on_hold"
+    release.end_hold(batch, by=users["qa"], username="qa", password=DEMO_PASSWORD,
+                     reason="alert cleared")
+    from ucmsc_lims.core.esign import Signature
+    from ucmsc_lims.extensions import db as database
+
+    transition = manufacturing.transitions_of(batch)[-1]
+    signature = database.session.get(Signature, transition.signature_id)
+    assert (transition.to_state, signature.meaning) == ("released", "lot_hold_disposition")

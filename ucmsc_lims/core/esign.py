@@ -25,6 +25,7 @@ MEANINGS = {
     "lot_rejection": "Lot rejection",
     "lot_hold": "Lot hold",
     "lot_recall": "Lot recall",
+    "lot_hold_disposition": "Lot hold disposition",
     "deviation_disposition": "Deviation disposition",
     "excursion_disposition": "Excursion disposition",
     "fill_verification": "Fill verification",

@@ -168,12 +168,20 @@ def hold_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -
     return manufacturing.transition(lot, "on_hold", by=by, reason=reason, signature=signature)
 
 
-def end_hold(lot: Lot, *, by: User, reason: str) -> Lot:
-    """A held lot goes back to the state it was held from."""
+def end_hold(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
+    """A held lot goes back to the state it was held from, by QA's signed disposition (SPEC 2:
+    QA holds by e-signature, and a hold is lifted the same way)."""
     _require_qa(by, "lot.hold")
     if lot.state != "on_hold":
         raise DomainError(f"Lot {lot.lot_id} is not on hold.")
-    return manufacturing.transition(lot, lot.held_from or "", by=by, reason=reason)
+    if not reason.strip():
+        raise DomainError("Give the reason the hold ends.")
+    signature = esign.sign(db.session, username=username, password=password,
+                           meaning="lot_hold_disposition", entity=("lot", lot.lot_id),
+                           signer_must_be=by,
+                           content=_content(lot, "lot_hold_disposition", reason=reason))
+    return manufacturing.transition(lot, lot.held_from or "", by=by, reason=reason,
+                                    signature=signature)
 
 
 def recall_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:

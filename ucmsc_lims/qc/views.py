@@ -13,7 +13,7 @@ from ..core.esign import MEANINGS
 from ..core.permissions import requires
 from ..extensions import db
 from ..manufacturing import service as manufacturing
-from ..manufacturing.forms import InvestigationForm, QcResultForm, ReasonForm, SignForm
+from ..manufacturing.forms import InvestigationForm, QcResultForm, SignForm
 from ..manufacturing.views import refused
 from ..navigation import NavEntry
 from . import release
@@ -126,10 +126,10 @@ def recall_lot(lot_id: str):
 @bp.route("/lots/<lot_id>/end-hold", methods=["POST"])
 @requires("lot.hold")
 def end_hold(lot_id: str):
-    form = ReasonForm(prefix="r")
-    return _back(lot_id, lambda lot: release.end_hold(lot, by=current_user,
-                                                      reason=form.reason.data or ""),
-                 _("Hold ended."))
+    form = SignForm(prefix="sig")
+    return _back(lot_id, lambda lot: release.end_hold(
+        lot, by=current_user, username=form.username.data or "",
+        password=form.password.data or "", reason=form.reason.data or ""), _("Hold ended."))
 
 
 @bp.route("/deviations")
