@@ -23,10 +23,8 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def search(
-    filters: AuditFilter, *, blinded: bool, before_id: int | None = None, limit: int = PAGE_SIZE
-) -> list[AuditEntry]:
-    """Newest first, paged by id (keyset), so deep pages cost the same as the first."""
+def filtered(filters: AuditFilter, *, blinded: bool) -> sa.Select:
+    """The entries a reader may see that match the filters (SPEC 5: redacted when blinded)."""
     query = sa.select(AuditEntry)
     if blinded:
         query = query.where(AuditEntry.blinded_visible.is_(True))
@@ -42,6 +40,14 @@ def search(
         query = query.where(AuditEntry.at >= filters.since)
     if filters.until:
         query = query.where(AuditEntry.at < filters.until)
+    return query
+
+
+def search(
+    filters: AuditFilter, *, blinded: bool, before_id: int | None = None, limit: int = PAGE_SIZE
+) -> list[AuditEntry]:
+    """Newest first, paged by id (keyset), so deep pages cost the same as the first."""
+    query = filtered(filters, blinded=blinded)
     if before_id:
         query = query.where(AuditEntry.id < before_id)
     return list(db.session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit)))

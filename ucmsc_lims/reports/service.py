@@ -8,14 +8,13 @@ import io
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-import sqlalchemy as sa
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from ..audit.service import AuditFilter
+from ..audit.service import AuditFilter, filtered
 from ..core import audit
 from ..core.audit import AuditEntry
 from ..core.clock import format_local
@@ -31,21 +30,7 @@ CSV_COLUMNS = ("seq", "chain_seq", "at_utc", "user", "action", "entity_type", "e
 def export_entries(filters: AuditFilter, *, blinded: bool,
                    limit: int = MAX_EXPORT) -> list[AuditEntry]:
     """Oldest first; for blinded readers only the entries they may read (SPEC 5)."""
-    query = sa.select(AuditEntry)
-    if blinded:
-        query = query.where(AuditEntry.blinded_visible.is_(True))
-    if filters.username:
-        query = query.where(AuditEntry.username == filters.username)
-    if filters.entity_type:
-        query = query.where(AuditEntry.entity_type == filters.entity_type)
-    if filters.entity_id:
-        query = query.where(AuditEntry.entity_id == filters.entity_id)
-    if filters.action:
-        query = query.where(AuditEntry.action.startswith(filters.action, autoescape=True))
-    if filters.since:
-        query = query.where(AuditEntry.at >= filters.since)
-    if filters.until:
-        query = query.where(AuditEntry.at < filters.until)
+    query = filtered(filters, blinded=blinded)
     return list(db.session.scalars(query.order_by(AuditEntry.id).limit(limit)))
 
 
