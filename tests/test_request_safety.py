@@ -41,3 +41,9 @@ def test_an_integrity_error_is_answered_409_with_nothing_saved():
     assert response.status_code == 409
     assert response.mimetype == "application/problem+json"
     assert "nothing was saved" in response.get_json()["detail"]
+
+
+def test_a_nul_character_in_a_sign_in_form_is_refused_without_a_500(client, users):
+    response = client.post("/login", data={"username": "nurse\x00", "password": "x" * 12})
+    assert response.status_code in (401, 422)
+    assert b"Traceback" not in response.get_data()

@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user, logout_user
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import Forbidden, HTTPException
 
 from .core.clock import format_local
@@ -66,6 +66,7 @@ def install_request_hooks(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _concurrent_change)
+    app.register_error_handler(DataError, _unstorable_input)
     app.context_processor(_template_globals)
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["dict_without"] = _dict_without
@@ -177,6 +178,14 @@ def _concurrent_change(error: IntegrityError):
     return _domain_error(Conflict(_(
         "Another change reached this record at the same moment; nothing was saved. "
         "Reload and try again."
+    )))
+
+
+def _unstorable_input(error: DataError):
+    """The database refused a value (a NUL character, a text too long): a 422, never a 500."""
+    current_app.logger.warning("data error answered 422: %s", error.orig)
+    return _domain_error(DomainError(_(
+        "The input holds a character or a length that no field accepts; nothing was saved."
     )))
 
 

@@ -12,7 +12,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from schemathesis.generation.modes import GenerationMode
 
 from tests.conftest import DEMO_PASSWORD, TEST_CONFIG
@@ -20,12 +19,14 @@ from ucmsc_lims import create_app
 from ucmsc_lims.core.permissions import PUBLIC, SIGNED_IN, permissions_for, required_permission
 from ucmsc_lims.demo.seed import DEMO_USERS
 
+NUL_REFUSED = "The request holds a NUL character, which no field accepts."
+
 FUZZ = settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
 
-# What a plain-words detail never looks like: a traceback, an exception's class name, markup,
-# a Python repr or the name of a database driver.
+# What a plain-words detail never looks like: a traceback, an exception's class name, a Python
+# repr, the name of a database driver or an HTML page. (A detail may quote the input it refuses.)
 NOT_PLAIN_WORDS = re.compile(
-    r"Traceback|\b[A-Z]\w*(Error|Exception)\b|<[a-zA-Z!/]|\{'|\bsqlalchemy\b|psycopg|sqlite3"
+    r"Traceback|\b[A-Z]\w*(Error|Exception)\b|\{'|\bsqlalchemy\b|psycopg|sqlite3|^\s*<"
 )
 
 
@@ -231,7 +232,11 @@ def _is_weight(value) -> bool:
 
 
 def _is_code(value) -> bool:
-    return isinstance(value, str) and len(value) <= 120
+    return isinstance(value, str) and len(value) <= 120 and "\x00" not in value
+
+
+def _holds_nul(*values) -> bool:
+    return any(isinstance(value, str) and "\x00" in value for value in values)
 
 
 weights = st.one_of(
@@ -260,7 +265,10 @@ def test_a_fuzzed_bedside_verification_is_no_go_or_refused(
     else:
         assert response.status_code == 422, f"{what}: {response.get_data(as_text=True)}"
         body = assert_plain_problem(response, what)
-        assert body["detail"].startswith("The request has invalid or missing fields: ")
+        if _holds_nul(patient_code, bag_code, weight_kg):
+            assert body["detail"] == NUL_REFUSED
+        else:
+            assert body["detail"].startswith("The request has invalid or missing fields: ")
 
 
 def test_an_unknown_bag_at_the_bedside_is_a_recorded_no_go(api_client):
@@ -339,3 +347,53 @@ def test_a_malformed_scan_body_says_what_is_wrong(api_client):
     assert truncated.get_json()["detail"] == "The request body is not valid JSON."
     assert listed.status_code == 422
     assert listed.get_json()["detail"] == "Invalid input type."
+
+
+def test_a_body_nested_too_deeply_is_refused_in_plain_words(api_client):
+    response = api_client("nurse").post(
+        "/api/v1/scans", data="[" * 5000 + "]" * 5000, content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert response.get_json()["detail"] == "The request body is nested too deeply."
+
+
+@pytest.mark.parametrize("where", ["body", "query", "path"])
+def test_a_nul_character_is_refused_on_both_engines_alike(api_client, where):
+    nurse = api_client("nurse")
+    if where == "body":
+        response = nurse.post("/api/v1/scans", json={"code": "=A9999\x0025000012"})
+    elif where == "query":
+        response = nurse.get("/api/v1/bags", query_string={"patient": "01-0001\x00"})
+    else:
+        response = nurse.get("/api/v1/bags/ABC%00DEF")
+
+    assert response.status_code == 422
+    assert response.get_json()["detail"] == NUL_REFUSED
+
+
+@pytest.mark.parametrize("path", [
+    "/api/v1/bedside/verifications/2147483648",
+    "/api/v1/infusions/99999999999999999999",
+])
+def test_an_id_past_the_largest_integer_is_not_found(api_client, path):
+    response = api_client("nurse").get(path)
+
+    assert response.status_code == 404
+    assert response.get_json()["detail"].startswith("No ")
+
+
+def test_starting_an_infusion_of_a_verification_id_past_the_largest_integer_is_not_found(
+    api_client,
+):
+    response = api_client("nurse").post("/api/v1/infusions", json={"verification_id": 2**70})
+
+    assert response.status_code == 404
+    assert response.get_json()["detail"] == f"No verification {2**70}."
+
+
+def test_a_lots_page_after_an_id_past_the_largest_integer_is_refused(api_client):
+    response = api_client("qa").get("/api/v1/lots", query_string={"after": 2**63})
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"]["after"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Flask, render_template, request
+from flask_babel import gettext as _
 from flask_smorest import Api
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, UnprocessableEntity
 
 from ..core.permissions import PUBLIC, requires
 from ..extensions import csrf
@@ -73,3 +76,46 @@ def register_api(app: Flask) -> None:
     @app.errorhandler(500)
     def internal_error(error):
         return api.handle_http_exception(error)
+
+    app.before_request(_refuse_input_the_parsers_miss)
+
+
+def _refuse_input_the_parsers_miss() -> None:
+    """Two kinds of bad input pass the request parsers and would end in a 500: JSON nested deeper
+    than Python's recursion limit (the parser raises RecursionError) and the NUL character
+    (PostgreSQL text cannot hold it). Both are refused here in plain words. Only a body with
+    hundreds of brackets or an escaped NUL is parsed here; every other body goes straight on."""
+    if not request.path.startswith(API_PREFIX):
+        return
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, value in request.args.items(multi=True)
+    ):
+        raise UnprocessableEntity(_("The request holds a NUL character, which no field accepts."))
+    if not request.is_json:
+        return
+    data = request.get_data(cache=True)
+    if data.count(b"[") + data.count(b"{") < 500 and b"\\u0000" not in data:
+        return
+    try:
+        body = json.loads(data)
+    except RecursionError:
+        raise BadRequest(_("The request body is nested too deeply.")) from None
+    except ValueError:
+        return  # the view's parser answers malformed JSON as usual
+    if _holds_nul(body):
+        raise UnprocessableEntity(_("The request holds a NUL character, which no field accepts."))
+
+
+def _holds_nul(body) -> bool:
+    pending = [body]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value)
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False

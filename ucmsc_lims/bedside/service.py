@@ -45,15 +45,20 @@ class ChecksFailed(Conflict):
 # --- reading -----------------------------------------------------------------------------------
 
 
+# The largest id an SQL INTEGER holds: a larger number overflows the database and matches nothing.
+_LARGEST_ID = 2**31 - 1
+
+
 def get_verification(verification_id: int) -> Verification:
-    verification = db.session.get(Verification, verification_id)
+    verification = (db.session.get(Verification, verification_id)
+                    if 0 < verification_id <= _LARGEST_ID else None)
     if verification is None:
         raise NotFound(_("No verification %(id)s.", id=verification_id))
     return verification
 
 
 def get_infusion(infusion_id: int) -> Infusion:
-    infusion = db.session.get(Infusion, infusion_id)
+    infusion = db.session.get(Infusion, infusion_id) if 0 < infusion_id <= _LARGEST_ID else None
     if infusion is None:
         raise NotFound(_("No infusion %(id)s.", id=infusion_id))
     return infusion

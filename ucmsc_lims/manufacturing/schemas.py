@@ -53,8 +53,8 @@ class LotListSchema(Schema):
 class LotListArgs(Schema):
     kind = fields.String(validate=validate.OneOf(["cell_bank", "product_batch"]))
     state = fields.String()
-    # Bounded by the largest id an SQL BIGINT holds: a larger one overflows the driver.
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**63 - 1))
+    # Bounded by the largest id an SQL INTEGER holds: a larger one overflows the database.
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
