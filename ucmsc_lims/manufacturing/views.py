@@ -111,7 +111,8 @@ def start_bank():
     return redirect(url_for(".lot_page", lot_id=lot.lot_id))
 
 
-def _step(lot_id: str, action, done: str):
+def lot_action(lot_id: str, action, done: str):
+    """Run one action on a lot from its page: back to the lot page with the outcome."""
     lot = service.get_lot(lot_id)
     try:
         action(lot)
@@ -125,7 +126,7 @@ def _step(lot_id: str, action, done: str):
 @requires("lot.record")
 def record_processing(lot_id: str):
     form = forms.ProcessingForm(prefix="proc")
-    return _step(lot_id, lambda lot: steps.record_processing(
+    return lot_action(lot_id, lambda lot: steps.record_processing(
         lot, method=form.method.data, by=current_user, materials_used=_codes(form.materials.data)),
         _("Processing recorded."))
 
@@ -136,7 +137,7 @@ def record_passage(lot_id: str):
     form = forms.PassageForm(prefix="pas")
     if not form.validate():
         return refused(lot_id, DomainError(_("Fill in every passage field with a valid value.")))
-    return _step(lot_id, lambda lot: steps.record_passage(
+    return lot_action(lot_id, lambda lot: steps.record_passage(
         lot, seeded_at=_local(form.seeded_at.data), harvested_at=_local(form.harvested_at.data),
         vessels=form.vessels.data, cells_seeded=form.cells_seeded.data,
         cells_harvested=form.cells_harvested.data, viability_pct=form.viability_pct.data,
@@ -153,7 +154,7 @@ def verify_passage(lot_id: str, number: int):
             raise DomainError(_("No passage P%(n)s.", n=number))
         steps.verify_passage(passage, by=current_user)
 
-    return _step(lot_id, verify, _("Passage P%(n)s verified.", n=number))
+    return lot_action(lot_id, verify, _("Passage P%(n)s verified.", n=number))
 
 
 @bp.route("/<lot_id>/bank", methods=["POST"])
@@ -162,7 +163,7 @@ def bank(lot_id: str):
     form = forms.BankForm(prefix="bank")
     if not form.validate():
         return refused(lot_id, DomainError(_("Fill in every banking field.")))
-    return _step(lot_id, lambda lot: steps.bank_lot(
+    return lot_action(lot_id, lambda lot: steps.bank_lot(
         lot, positions=steps.vial_positions(form.dewar.data, form.box.data, form.vials.data),
         cells_per_vial=form.cells_per_vial.data, by=current_user,
         materials_used=_codes(form.materials.data)), _("Cryopreserved."))
@@ -181,7 +182,7 @@ def start_batch(lot_id: str):
             raise DomainError(_("Vial numbers are whole numbers, e.g. 1 2.")) from None
         created.append(steps.start_batch(lot, vial_numbers=numbers, by=current_user))
 
-    response = _step(lot_id, start, _("Batch started."))
+    response = lot_action(lot_id, start, _("Batch started."))
     if created:
         return redirect(url_for(".lot_page", lot_id=created[0].lot_id))
     return response
@@ -193,7 +194,7 @@ def harvest(lot_id: str):
     form = forms.HarvestForm(prefix="harv")
     if not form.validate():
         return refused(lot_id, DomainError(_("Give the cells harvested and the viability.")))
-    return _step(lot_id, lambda lot: steps.harvest_batch(
+    return lot_action(lot_id, lambda lot: steps.harvest_batch(
         lot, cells_harvested=form.cells_harvested.data, viability_pct=form.viability_pct.data,
         by=current_user, materials_used=_codes(form.materials.data)), _("Harvest recorded."))
 
@@ -201,7 +202,7 @@ def harvest(lot_id: str):
 @bp.route("/<lot_id>/submit", methods=["POST"])
 @requires("lot.record")
 def submit_for_qc(lot_id: str):
-    return _step(lot_id, lambda lot: steps.submit_for_qc(lot, by=current_user),
+    return lot_action(lot_id, lambda lot: steps.submit_for_qc(lot, by=current_user),
                  _("Sent to QC."))
 
 
@@ -209,7 +210,7 @@ def submit_for_qc(lot_id: str):
 @requires("lot.destroy")
 def destroy(lot_id: str):
     form = forms.ReasonForm(prefix="r")
-    return _step(lot_id, lambda lot: service.transition(
+    return lot_action(lot_id, lambda lot: service.transition(
         lot, "destroyed", by=current_user, reason=form.reason.data), _("Lot destroyed."))
 
 

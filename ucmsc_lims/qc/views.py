@@ -14,7 +14,7 @@ from ..core.permissions import requires
 from ..extensions import db
 from ..manufacturing import service as manufacturing
 from ..manufacturing.forms import InvestigationForm, QcResultForm, SignForm
-from ..manufacturing.views import refused
+from ..manufacturing.views import lot_action
 from ..navigation import NavEntry
 from . import release
 from . import service as qc
@@ -31,22 +31,12 @@ def result_form(lot) -> QcResultForm:
     return form
 
 
-def _back(lot_id: str, action, done: str):
-    lot = manufacturing.get_lot(lot_id)
-    try:
-        action(lot)
-    except DomainError as error:
-        return refused(lot_id, error)
-    flash(done, "success")
-    return redirect(url_for("manufacturing.lot_page", lot_id=lot.lot_id))
-
-
 @bp.route("/lots/<lot_id>/results", methods=["POST"])
 @requires("qc.record")
 def record_result(lot_id: str):
     lot = manufacturing.get_lot(lot_id)
     form = result_form(lot)
-    return _back(lot_id, lambda lot: qc.record_result(
+    return lot_action(lot_id, lambda lot: qc.record_result(
         lot, test=form.test.data, value=form.value.data, method=form.method.data or None,
         sample_id=form.sample_id.data or "", instrument=form.instrument.data or None,
         by=current_user), _("Result recorded."))
@@ -55,8 +45,9 @@ def record_result(lot_id: str):
 @bp.route("/lots/<lot_id>/results/<int:result_id>/review", methods=["POST"])
 @requires("qc.review")
 def review_result(lot_id: str, result_id: int):
-    return _back(lot_id, lambda lot: qc.review_result(qc.get_result(result_id), by=current_user),
-                 _("Result reviewed."))
+    return lot_action(
+        lot_id, lambda lot: qc.review_result(qc.get_result(result_id), by=current_user),
+        _("Result reviewed."))
 
 
 def _release_page(lot, status: int = 200):
@@ -109,7 +100,7 @@ def reject_lot(lot_id: str):
 @requires("lot.hold")
 def hold_lot(lot_id: str):
     form = SignForm(prefix="sig")
-    return _back(lot_id, lambda lot: release.hold_lot(
+    return lot_action(lot_id, lambda lot: release.hold_lot(
         lot, by=current_user, username=form.username.data or "",
         password=form.password.data or "", reason=form.reason.data or ""), _("Lot on hold."))
 
@@ -118,7 +109,7 @@ def hold_lot(lot_id: str):
 @requires("lot.hold")
 def recall_lot(lot_id: str):
     form = SignForm(prefix="sig")
-    return _back(lot_id, lambda lot: release.recall_lot(
+    return lot_action(lot_id, lambda lot: release.recall_lot(
         lot, by=current_user, username=form.username.data or "",
         password=form.password.data or "", reason=form.reason.data or ""), _("Lot recalled."))
 
@@ -127,7 +118,7 @@ def recall_lot(lot_id: str):
 @requires("lot.hold")
 def end_hold(lot_id: str):
     form = SignForm(prefix="sig")
-    return _back(lot_id, lambda lot: release.end_hold(
+    return lot_action(lot_id, lambda lot: release.end_hold(
         lot, by=current_user, username=form.username.data or "",
         password=form.password.data or "", reason=form.reason.data or ""), _("Hold ended."))
 
