@@ -36,7 +36,7 @@ venv: $(DEV_STAMP)
 run: $(RUN_STAMP) $(COMPILED)
 	$(FLASK) db upgrade heads
 	$(FLASK) seed-demo --if-empty
-	@echo "Serving on http://127.0.0.1:5000  (demo users' password: $(DEMO_PASSWORD))"
+	@echo "Serving on http://$${BIND:-127.0.0.1:5000}  (demo users' password: $(DEMO_PASSWORD))"
 	$(BIN)/gunicorn -c gunicorn.conf.py app:app
 
 # The whole suite on SQLite and PostgreSQL (each test runs on both engines).
