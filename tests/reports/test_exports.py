@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from pypdf import PdfReader
 
 from tests.factories import DEMO_PASSWORD
@@ -86,3 +87,13 @@ def test_a_nurse_cannot_export_the_audit_trail(db, users, login_as):
     response = login_as("nurse").get("/reports/audit.csv")
 
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize("role", ["nurse", "investigator", "technician", "pharmacist"])
+def test_only_the_admin_and_qa_open_the_inspector_grants(login_as, role):
+    assert login_as(role).get("/reports/inspection-grants").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["admin", "qa"])
+def test_the_admin_and_qa_open_the_inspector_grants(login_as, role):
+    assert login_as(role).get("/reports/inspection-grants").status_code == 200

@@ -49,7 +49,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     QA: frozenset({
         SEE_ARM, *_READ_GMP, "lot.release", "lot.hold", "lot.destroy", "deviation.disposition",
         "excursion.disposition", "audit.verify", "bag.read", "bag.hold", "lot_label.read",
-        "lookback.run", "inspector_grant.cosign", "nearmiss.read", "patient.read",
+        "lookback.run", "inspector_grant.cosign", "inspector_grant.read", "nearmiss.read",
+        "patient.read",
         "location.read", "qc.review", "custody.read",
         "custody.logger",
         "donor.determine", "material.release",
@@ -82,6 +83,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     }),
     ADMIN: frozenset({
         "users.manage", "protocol.manage", "location.manage", "inspector_grant.grant",
+        "inspector_grant.read",
         "trace.read",
     }),
 }

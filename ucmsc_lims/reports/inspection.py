@@ -33,7 +33,7 @@ def active_grant_exists(user_id: int, now: datetime | None = None) -> bool:
 
 
 def may_view(user: User) -> bool:
-    return user.can("inspector_grant.grant") or user.can("inspector_grant.cosign")
+    return user.can("inspector_grant.read")
 
 
 def list_grants(*, by: User) -> list[InspectorGrant]:

@@ -25,7 +25,7 @@ from ..auth.service import get_user_by_username
 from ..core.clock import site_zone
 from ..core.db import utcnow
 from ..core.errors import DomainError
-from ..core.permissions import SIGNED_IN, requires
+from ..core.permissions import requires
 from ..navigation import NavEntry
 from . import inspection, service
 from .forms import CosignForm, GrantForm, RevokeForm
@@ -91,7 +91,7 @@ def _grants_page(form: GrantForm | None = None, status: int = 200, error: str | 
 
 
 @bp.route("/inspection-grants")
-@requires(SIGNED_IN)  # the admin and QA: checked by the service
+@requires("inspector_grant.read")
 def grants():
     return _grants_page()
 
@@ -133,7 +133,7 @@ def cosign(grant_id: int):
 
 
 @bp.route("/inspection-grants/<int:grant_id>/revoke", methods=["POST"])
-@requires(SIGNED_IN)  # the admin and QA: checked by the service
+@requires("inspector_grant.read")
 def revoke(grant_id: int):
     record = inspection.get_grant(grant_id)
     form = RevokeForm()
