@@ -46,6 +46,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
+    _drop_async_session_teardown(app)
     enable_sqlite_pragmas(app)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     csrf.init_app(app)
@@ -61,6 +62,14 @@ def register_extensions(app: Flask) -> None:
     from .auth.loaders import load_user
 
     login_manager.user_loader(load_user)
+
+
+def _drop_async_session_teardown(app: Flask) -> None:
+    """Flask-SQLAlchemy-Lite registers a coroutine to close async sessions; Flask runs it
+    through asgiref, which starts a thread at the end of every request (about 1 ms each, see
+    pallets-eco/flask-sqlalchemy-lite#11). We open no async session, so it has nothing to do."""
+    teardowns = app.teardown_appcontext_funcs
+    teardowns[:] = [f for f in teardowns if f.__name__ != "_close_async_sessions"]
 
 
 def register_blueprints(app: Flask) -> None:
