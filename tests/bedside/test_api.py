@@ -111,3 +111,17 @@ def test_infusion_of_an_unconfirmed_verification_is_409(on_ward, api_client):
     reply = nurse.post("/api/v1/infusions", json={"verification_id": verification_id})
     assert reply.status_code == 409
     assert "not confirmed by a second nurse" in reply.get_json()["detail"]
+
+
+def test_a_verification_through_the_api_runs_five_statements(on_ward, api_client,
+                                                             query_counter):
+    """SPEC 9: the token with its user and roles, the bag with its facts, the patient with
+    the next dose, the verification and its audit entry; nothing per check."""
+    nurse = api_client("nurse")
+    patient, bag = on_ward("B")
+    body = _body(patient, bag)
+    with query_counter() as counted:
+        response = nurse.post("/api/v1/bedside/verifications", json=body)
+    assert response.status_code == 200 and response.get_json()["decision"] == "GO"
+    assert [s.split()[0] for s in counted.statements] == [
+        "SELECT", "SELECT", "SELECT", "INSERT", "INSERT"]

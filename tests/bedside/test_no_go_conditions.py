@@ -13,7 +13,7 @@ from tests.factories.bagging import patient_in_arm, released_bag
 from tests.factories.custody import demo_places, in_transit
 from ucmsc_lims.bagging import printing
 from ucmsc_lims.bagging import service as bagging
-from ucmsc_lims.bedside import service
+from ucmsc_lims.bedside import facts, service
 from ucmsc_lims.core.clock import site_today
 from ucmsc_lims.core.ids import bag_code, new_bag_id
 from ucmsc_lims.custody import shipments
@@ -112,7 +112,7 @@ def test_a_dose_that_is_not_the_next_one_due_is_no_go(on_ward, verify, monkeypat
 
     def arrange(patient, bag):
         patients[bag.id] = bag.dose.window_end + timedelta(days=1)
-        monkeypatch.setattr(service, "site_today", lambda: max(patients.values()))
+        monkeypatch.setattr(facts, "site_today", lambda: max(patients.values()))
         return patient.code, bag.code, {}
 
     _both_arms(on_ward, verify, arrange, "dose 1 is not the next dose due (dose 2 is)")
@@ -120,7 +120,7 @@ def test_a_dose_that_is_not_the_next_one_due_is_no_go(on_ward, verify, monkeypat
 
 def test_a_dose_outside_its_window_is_no_go(on_ward, verify, monkeypatch):
     def arrange(patient, bag):
-        monkeypatch.setattr(service, "site_today",
+        monkeypatch.setattr(facts, "site_today",
                             lambda: bag.dose.window_start - timedelta(days=1))
         return patient.code, bag.code, {}
 

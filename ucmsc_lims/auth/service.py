@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from ..core import audit
 from ..core.db import utcnow
@@ -199,6 +201,13 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return raw, token
 
 
+@cache
+def _token_by_digest() -> sa.Select:
+    """Every API request reads its token, user and roles: one statement, built once."""
+    return (sa.select(ApiToken).where(ApiToken.digest == sa.bindparam("digest"))
+            .options(joinedload(ApiToken.user).joinedload(User.roles)))
+
+
 def token_from_header(header: str | None) -> ApiToken | None:
     """The live token named by an `Authorization: Bearer ...` header, or None."""
     if not header:
@@ -206,7 +215,8 @@ def token_from_header(header: str | None) -> ApiToken | None:
     scheme, _, raw = header.partition(" ")
     if scheme.lower() != "bearer" or not raw.strip():
         return None
-    token = db.session.scalar(sa.select(ApiToken).where(ApiToken.digest == _digest(raw.strip())))
+    token = db.session.execute(_token_by_digest(), {"digest": _digest(raw.strip())}
+                               ).unique().scalar_one_or_none()
     now = utcnow()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None

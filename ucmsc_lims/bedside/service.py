@@ -15,20 +15,19 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from ..bagging.models import Bag
 from ..core import audit, esign
-from ..core.clock import site_today
 from ..core.db import utcnow
 from ..core.errors import AuthenticationFailed, Conflict, DomainError, NotFound, NotPermitted
-from ..core.ids import parse_bag_code
 from ..core.isbt128 import ScanError
 from ..extensions import db
 from ..protocol import service as protocol
-from .checks import Check, Facts, decision_of, run_checks
+from .checks import Check, decision_of, run_checks
+from .facts import gather
 from .models import GO, NO_GO, Infusion, NearMiss, Verification
 
 if TYPE_CHECKING:
     from ..auth.models import User
-    from ..bagging.models import Bag
     from ..trial.models import Patient
 
 
@@ -120,87 +119,11 @@ def patient_for_wristband(code: str) -> tuple[Patient | None, str | None]:
     return patient, None
 
 
-def bag_for_code(code: str) -> tuple[Bag | None, str | None]:
-    """(bag, problem): an unknown or unreadable code is "bag not known", a replaced label's
-    code "label voided: this label was replaced" (SPEC 4.6, 4.8)."""
-    from ..bagging import service as bagging
-
-    text = (code or "").strip()
-    if not text:
-        return None, _("bag not known")
-    try:
-        parse_bag_code(text)
-    except ScanError as bad:
-        return None, _("bag not known: %(why)s", why=str(bad).rstrip(".").lower())
-    bag, voided = bagging.bag_by_code(text)
-    if bag is None:
-        return None, _("bag not known")
-    if voided:
-        return None, _("label voided: this label was replaced")
-    return bag, None
-
-
 def near_misses(*, limit: int = 100, before_id: int | None = None) -> list[NearMiss]:
     query = sa.select(NearMiss).order_by(NearMiss.id.desc()).limit(limit)
     if before_id:
         query = query.where(NearMiss.id < before_id)
     return list(db.session.scalars(query))
-
-
-# --- the facts behind the checks ---------------------------------------------------------------
-
-
-def _source_released(bag: Bag) -> bool:
-    """SPEC 4.7: a cell bag is usable only while its batch is released. The same one query runs
-    for a saline bag (no lot: always true), so nothing here differs by arm.
-
-    A batch marked `expired` by its own clock still counts: the bag's expiry (fill time + shelf
-    life, the same rule for both arms) is checked on the bag itself.
-    """
-    from ..bagging.models import BagSource
-    from ..manufacturing.models import Lot
-
-    state = db.session.execute(
-        sa.select(Lot.state).select_from(BagSource)
-        .outerjoin(Lot, Lot.id == BagSource.lot_id).where(BagSource.bag_id == bag.id)
-    ).first()
-    if state is None or state[0] is None:
-        return True
-    return state[0] in ("released", "expired")
-
-
-def _infusion_exists(bag: Bag) -> bool:
-    return db.session.scalar(
-        sa.select(sa.exists().where(Infusion.bag_id == bag.id))) or False
-
-
-def gather_facts(
-    *, bag: Bag | None, bag_problem: str | None, patient: Patient | None,
-    patient_problem: str | None, ward_code: str | None, weight_kg: float | None,
-    identity_confirmed: bool, bag_intact: bool, now: datetime,
-) -> Facts:
-    from ..custody import service as custody
-    from ..custody.shipments import excursion_status
-    from ..trial import service as trial
-
-    today = site_today()
-    facts = Facts(
-        now=now, today=today, ward_code=ward_code, bag=bag, bag_problem=bag_problem,
-        patient=patient, patient_problem=patient_problem, weight_kg=weight_kg,
-        tolerance_pct=float(protocol.value("weight_tolerance_pct")),
-        max_minutes_out_of_range=float(protocol.value("max_minutes_out_of_range")),
-        identity_confirmed=identity_confirmed, bag_intact=bag_intact,
-    )
-    if patient is not None:
-        facts.next_due = trial.next_due_dose(patient, on=today)
-    if bag is not None:
-        facts.bag_status = effective_bag_status(bag, now)
-        facts.source_released = _source_released(bag)
-        chain = custody.chain_status(bag, ward_code)
-        facts.chain_complete, facts.chain_message = chain.complete, chain.message
-        facts.open_excursions, facts.minutes_out_of_range = excursion_status(bag)
-        facts.infusion_exists = _infusion_exists(bag)
-    return facts
 
 
 def _weight(value: float | None) -> float | None:
@@ -265,13 +188,11 @@ def verify(
     now = now or utcnow()
     weight_kg = _weight(weight_kg)
     ward_code = (ward_code or "").strip().upper() or None
-    patient, patient_problem = patient_for_wristband(patient_code)
-    bag, bag_problem = bag_for_code(bag_code)
-    facts = gather_facts(
-        bag=bag, bag_problem=bag_problem, patient=patient, patient_problem=patient_problem,
-        ward_code=ward_code, weight_kg=weight_kg, identity_confirmed=identity_confirmed,
-        bag_intact=bag_intact, now=now,
+    facts = gather(
+        bag_code=bag_code, patient_code=patient_code, ward_code=ward_code, weight_kg=weight_kg,
+        identity_confirmed=identity_confirmed, bag_intact=bag_intact, now=now,
     )
+    bag, patient = facts.bag, facts.patient
     checks = run_checks(facts)
     decision = decision_of(checks)
     as_dicts = [c.as_dict() for c in checks]
@@ -357,20 +278,18 @@ def confirm(
     if "nurse" not in signer.role_names:
         raise DomainError(_("Only a nurse may confirm a bedside verification."),
                           field_errors={"username": [_("Not a nurse.")]})
-    patient, patient_problem = patient_for_wristband(patient_code)
-    bag, bag_problem = bag_for_code(bag_code)
-    facts = gather_facts(
-        bag=bag, bag_problem=bag_problem, patient=patient, patient_problem=patient_problem,
-        ward_code=verification.ward_code, weight_kg=verification.weight_kg,
-        identity_confirmed=verification.identity_confirmed, bag_intact=verification.bag_intact,
-        now=now,
+    facts = gather(
+        bag_code=bag_code, patient_code=patient_code, ward_code=verification.ward_code,
+        weight_kg=verification.weight_kg, identity_confirmed=verification.identity_confirmed,
+        bag_intact=verification.bag_intact, now=now,
     )
-    facts.extra.append(_same_scans(verification, patient, bag))
+    facts.extra.append(_same_scans(verification, facts.patient, facts.bag))
     results = run_checks(facts)
     checks = [c.as_dict() for c in results]
     if decision_of(results) != GO:
         _refuse_with_near_miss(stage="confirmation", verification=verification, user=signer,
                                patient_code=patient_code, bag_code=bag_code, checks=checks)
+    bag, patient = db.session.get(Bag, facts.bag.id), facts.patient
     if bag.status == "verified" and verification.confirmed_at is None:
         previous = last_confirmation(bag)
         if previous is not None and previous.id != verification.id and is_valid(previous, now):
@@ -401,8 +320,6 @@ def _lock_bag(bag_id: int) -> Bag:
     """SPEC 4.8: the bag row is locked until commit, so of several devices starting the same
     bag at once only the first finds it not infused (SELECT ... FOR UPDATE on PostgreSQL;
     SQLite has one writer at a time). The unique infusion.bag_id is the last guard."""
-    from ..bagging.models import Bag
-
     return db.session.scalars(
         sa.select(Bag).where(Bag.id == bag_id).with_for_update(of=Bag)
         .execution_options(populate_existing=True)
@@ -437,11 +354,10 @@ def start_infusion(verification: Verification, *, by: User,
     now = now or utcnow()
     bag = _lock_bag(verification.bag_id)
     patient = verification.patient
-    facts = gather_facts(
-        bag=bag, bag_problem=None, patient=patient, patient_problem=None,
-        ward_code=verification.ward_code, weight_kg=verification.weight_kg,
-        identity_confirmed=verification.identity_confirmed, bag_intact=verification.bag_intact,
-        now=now,
+    facts = gather(
+        bag_pk=bag.id, patient_pk=patient.id, ward_code=verification.ward_code,
+        weight_kg=verification.weight_kg, identity_confirmed=verification.identity_confirmed,
+        bag_intact=verification.bag_intact, now=now,
     )
     facts.extra.append(_validity_check(verification, now))
     results = run_checks(facts)

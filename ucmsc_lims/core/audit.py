@@ -17,6 +17,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -130,9 +131,17 @@ def record(
         "request_id": g.get("request_id") if has_request_context() else None,
         "blinded_visible": blinded_visible,
     }
-    if session.get_bind().dialect.name == "postgresql":
-        values["txid"] = sa.text("pg_current_xact_id()::text::bigint")
-    session.execute(sa.insert(AuditEntry).values(**values))
+    session.execute(_insert_statement(session.get_bind().dialect.name), values)
+
+
+@cache
+def _insert_statement(dialect: str) -> sa.Insert:
+    """Built once: entries are written on every change, often several per request. On
+    PostgreSQL the writer's transaction id goes with the entry, for the sealer."""
+    statement = sa.insert(AuditEntry.__table__)
+    if dialect == "postgresql":
+        statement = statement.values(txid=sa.text("pg_current_xact_id()::text::bigint"))
+    return statement
 
 
 _HASHED_COLUMNS = (

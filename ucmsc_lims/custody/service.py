@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -267,27 +267,66 @@ class ChainStatus:
     message: str
 
 
-def chain_status(bag: Bag, ward_code: str | None) -> ChainStatus:
+@dataclass(frozen=True)
+class ChainSummary:
+    """What the continuity check needs of a bag's custody events, read in one statement."""
+
+    events: int
+    gaps: int
+    damaged: int
+    last_action: str | None
+    last_ward: str | None
+
+
+def chain_summary_columns(bag_id: sa.ColumnElement[int] | int) -> list[sa.Label]:
+    """The columns of a `ChainSummary`, as scalar subqueries on `bag_id` (a value, or a column
+    of an outer query, so the bedside reads them in the same statement as the bag)."""
+    of_bag = CustodyEvent.bag_id == bag_id
+    last = (sa.select(CustodyEvent.action, Location.code)
+            .join(Location, Location.id == CustodyEvent.to_location_id).where(of_bag)
+            .order_by(CustodyEvent.at.desc(), CustodyEvent.id.desc()).limit(1))
+    return [
+        sa.select(sa.func.count(CustodyEvent.id)).where(of_bag)
+        .scalar_subquery().label("chain_events"),
+        sa.select(sa.func.count(CustodyEvent.id)).where(of_bag, CustodyEvent.gap)
+        .scalar_subquery().label("chain_gaps"),
+        sa.select(sa.func.count(CustodyEvent.id)).where(of_bag, CustodyEvent.condition != "intact")
+        .scalar_subquery().label("chain_damaged"),
+        last.with_only_columns(CustodyEvent.action).scalar_subquery().label("chain_last_action"),
+        last.with_only_columns(Location.code).scalar_subquery().label("chain_last_ward"),
+    ]
+
+
+def chain_summary_of(row: Any) -> ChainSummary:
+    return ChainSummary(events=row.chain_events or 0, gaps=row.chain_gaps or 0,
+                        damaged=row.chain_damaged or 0, last_action=row.chain_last_action,
+                        last_ward=row.chain_last_ward)
+
+
+def judge_chain(summary: ChainSummary, ward_code: str | None) -> ChainStatus:
     """Is the chain unbroken from its first hand-off up to receipt on this ward?
 
     The messages are for the nurse at the bedside and never differ by arm.
     """
     if not ward_code:
         return ChainStatus(False, _("no ward chosen: scan the ward's location label"))
-    events = events_of(bag)
-    if not events:
+    if not summary.events:
         return ChainStatus(False, _("bag not received on this ward: scan it in first"))
-    if any(event.gap for event in events):
+    if summary.gaps:
         return ChainStatus(False, _("custody chain has a gap: contact pharmacy"))
-    if any(event.condition != "intact" for event in events):
+    if summary.damaged:
         return ChainStatus(False, _("bag recorded damaged in custody: contact pharmacy"))
-    last = events[-1]
-    if last.action != "receipt":
+    if summary.last_action != "receipt":
         return ChainStatus(False, _("bag not received on this ward: scan it in first"))
-    if last.to_location.code != ward_code:
+    if summary.last_ward != ward_code:
         return ChainStatus(False, _("bag received on %(ward)s, not on this ward",
-                                    ward=last.to_location.code))
+                                    ward=summary.last_ward))
     return ChainStatus(True, _("custody complete up to receipt on this ward"))
+
+
+def chain_status(bag: Bag, ward_code: str | None) -> ChainStatus:
+    row = db.session.execute(sa.select(*chain_summary_columns(bag.id))).one()
+    return judge_chain(chain_summary_of(row), ward_code)
 
 
 def chain_complete_to(bag: Bag, ward_code: str | None) -> bool:

@@ -4,7 +4,7 @@ dispositions them (SPEC 4.7)."""
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -261,16 +261,29 @@ def minutes_out_of_range(bag: Bag) -> float:
     return max(0.0, round(float(total or 0.0), 2))
 
 
+def excursion_columns(bag_id: sa.ColumnElement[int] | int) -> list[sa.Label]:
+    """Open excursions and minutes out of range (logged minus accepted) of the bag's shipments,
+    as scalar subqueries on `bag_id`, for the bedside's one read."""
+    # Explicit correlation: `bag_id` may be a column of the query two levels up.
+    shipments = (sa.select(ShipmentBag.shipment_id).where(ShipmentBag.bag_id == bag_id)
+                 .correlate_except(ShipmentBag))
+    return [
+        sa.select(sa.func.count(Excursion.id)).where(
+            Excursion.shipment_id.in_(shipments), Excursion.status == EXCURSION_OPEN
+        ).scalar_subquery().label("open_excursions"),
+        (sa.select(sa.func.coalesce(sa.func.sum(TemperatureLog.minutes_out_of_range), 0.0))
+         .where(TemperatureLog.shipment_id.in_(shipments)).scalar_subquery()
+         - sa.select(sa.func.coalesce(sa.func.sum(Excursion.minutes), 0.0)).where(
+             Excursion.shipment_id.in_(shipments), Excursion.disposition == "accept"
+         ).scalar_subquery()).label("minutes_out_of_range"),
+    ]
+
+
+def excursion_status_of(row: Any) -> tuple[int, float]:
+    return (int(row.open_excursions or 0),
+            max(0.0, round(float(row.minutes_out_of_range or 0.0), 2)))
+
+
 def excursion_status(bag: Bag) -> tuple[int, float]:
     """(open excursions, minutes out of range) in one query: what the bedside needs."""
-    shipments = _shipment_ids_of(bag)
-    open_count = sa.select(sa.func.count(Excursion.id)).where(
-        Excursion.shipment_id.in_(shipments), Excursion.status == EXCURSION_OPEN
-    ).scalar_subquery()
-    logged = sa.select(sa.func.coalesce(sa.func.sum(TemperatureLog.minutes_out_of_range), 0.0))\
-        .where(TemperatureLog.shipment_id.in_(shipments)).scalar_subquery()
-    accepted = sa.select(sa.func.coalesce(sa.func.sum(Excursion.minutes), 0.0)).where(
-        Excursion.shipment_id.in_(shipments), Excursion.disposition == "accept"
-    ).scalar_subquery()
-    count, minutes = db.session.execute(sa.select(open_count, logged - accepted)).one()
-    return int(count or 0), max(0.0, round(float(minutes or 0.0), 2))
+    return excursion_status_of(db.session.execute(sa.select(*excursion_columns(bag.id))).one())

@@ -18,18 +18,29 @@ from .models import ProtocolSettingVersion
 from .settings import BY_KEY, DEFINITIONS, SettingDefinition
 
 
-def value(key: str, on: date | None = None) -> Any:
-    """The value in force on `on` (default: today at the site); the catalogue default before
-    any change."""
-    definition = BY_KEY[key]
-    on = on or site_today()
-    raw = db.session.scalar(
+def value_column(key: str, on: date) -> sa.Label:
+    """The stored value of `key` in force on `on` (NULL before any change), as a scalar
+    subquery, so a hot path reads its settings in the statement it runs anyway."""
+    BY_KEY[key]  # an unknown key is a programming error: fail here, not in SQL
+    return (
         sa.select(ProtocolSettingVersion.value)
         .where(ProtocolSettingVersion.key == key, ProtocolSettingVersion.effective_from <= on)
         .order_by(ProtocolSettingVersion.effective_from.desc())
         .limit(1)
+        .scalar_subquery()
+        .label(key)
     )
-    return definition.default if raw is None else json.loads(raw)
+
+
+def decode(key: str, raw: str | None) -> Any:
+    """A stored value read back; the catalogue default when none was stored."""
+    return BY_KEY[key].default if raw is None else json.loads(raw)
+
+
+def value(key: str, on: date | None = None) -> Any:
+    """The value in force on `on` (default: today at the site); the catalogue default before
+    any change."""
+    return decode(key, db.session.scalar(sa.select(value_column(key, on or site_today()))))
 
 
 def values(on: date | None = None) -> dict[str, Any]:
