@@ -36,10 +36,33 @@ def test_the_list_is_sorted_by_subject_id_and_paged(db, users, patients, api_cli
     client = api_client("investigator")
     first = client.get("/api/v1/patients?per_page=2").get_json()
     assert [i["subject_id"] for i in first["items"]] == ["01-003", "01-007"]
-    assert first["next"].endswith("/api/v1/patients?page=2&per_page=2")
+    assert first["next"].endswith("/api/v1/patients?after=01-007&per_page=2")
     second = client.get(first["next"]).get_json()
     assert [i["subject_id"] for i in second["items"]] == ["01-012"]
     assert second["next"] is None
+
+
+def test_paging_by_number_still_answers_as_before(db, users, patients, api_client):
+    client = api_client("investigator")
+    by_number = client.get("/api/v1/patients?per_page=2&page=2").get_json()
+    by_key = client.get("/api/v1/patients?per_page=2&after=01-007").get_json()
+    assert [i["subject_id"] for i in by_number["items"]] == ["01-012"]
+    assert by_number["items"] == by_key["items"]
+
+
+def test_the_patients_page_reads_next_and_previous_by_key(db, users, patients, login_as,
+                                                         monkeypatch):
+    monkeypatch.setattr(service, "PAGE_SIZE", 2)
+    page = login_as("investigator")
+    first = page.get("/trial/patients").get_data(as_text=True)
+    assert "01-003" in first and "01-012" not in first
+    assert "after=01-007" in first and "before=" not in first
+    second = page.get("/trial/patients?after=01-007").get_data(as_text=True)
+    assert "01-012" in second and "01-003" not in second
+    assert "before=01-012" in second and "after=" not in second
+    back = page.get("/trial/patients?before=01-012").get_data(as_text=True)
+    assert "01-003" in back and "01-007" in back and "01-012" not in back
+    assert "after=01-007" in back and "before=" not in back
 
 
 def test_a_patient_has_the_spec_fields(db, users, patients, api_client):

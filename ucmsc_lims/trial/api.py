@@ -52,12 +52,14 @@ def _dump(patients: list[Patient]) -> list[dict[str, Any]]:
 @blp.response(200, PatientPageSchema)
 def list_patients(args):
     """Patients by subject id, a page at a time: `{"items": [...], "next": url-or-null}`.
+    `next` reads on by key (`after`); `page` by number still works.
 
     Unblinded callers' items also carry `arm` ("A" or "B"); blinded callers' have no such key.
     """
-    rows, more = service.list_patients(page=args["page"], per_page=args["per_page"])
+    rows, more = service.list_patients(page=args["page"], per_page=args["per_page"],
+                                       after=args["after"])
     following = (
-        url_for("api_trial.list_patients", page=args["page"] + 1, per_page=args["per_page"],
+        url_for("api_trial.list_patients", after=rows[-1].subject_id, per_page=args["per_page"],
                 _external=True)
         if more else None
     )

@@ -47,3 +47,5 @@ class PatientPageSchema(Schema):
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+    after = fields.String(load_default=None, validate=validate.Length(max=40), metadata={
+        "description": "Read the patients after this subject id (what `next` links use)."})

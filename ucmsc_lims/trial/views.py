@@ -53,11 +53,15 @@ def _refused(error: DomainError, template: str, **context):
 @bp.route("/patients")
 @requires("patient.read")
 def patients():
-    page = request.args.get("page", 1, type=int)
-    rows, more = service.list_patients(page=page)
+    """By key, both ways: `after` the last subject id shown, or `before` the first."""
+    after, before = request.args.get("after"), request.args.get("before")
+    rows, more = service.list_patients(after=after, before=before,
+                                       per_page=service.PAGE_SIZE)
     arms = None if current_user.is_blinded else service.arms_of(rows)
-    return render_template("trial/patients.html", patients=rows, arms=arms, page=page,
-                           more=more, today=site_today())
+    has_next = bool(rows) and (more if before is None else True)
+    has_previous = bool(rows) and (more if before is not None else after is not None)
+    return render_template("trial/patients.html", patients=rows, arms=arms, today=site_today(),
+                           has_next=has_next, has_previous=has_previous)
 
 
 def _patient_page(found):
