@@ -1,6 +1,8 @@
 """The bench databases: built once with `flask seed-scale`, kept between runs (SQLite files under
 bench/data/, PostgreSQL databases ucmsc_bench_<size>) and rebuilt only when the migration head
-changed (or an earlier build did not finish)."""
+changed in a way an upgrade cannot follow (or an earlier build did not finish). A finished
+build of an older head is upgraded in place with `flask db upgrade`, as a site's database would
+be."""
 
 from __future__ import annotations
 
@@ -102,6 +104,15 @@ class BenchDatabase:
         if self.is_current(head):
             log(f"{self.engine} {self.name}: cached (head {head})")
             return self.stamp()
+        stamp = self.stamp()
+        if stamp and stamp.get("complete") and stamp.get("bags") == self.bags and self._exists():
+            log(f"{self.engine} {self.name}: upgrading from head {stamp.get('head')} to {head}")
+            subprocess.run([*FLASK, "db", "upgrade", "heads"], cwd=ROOT, env=self.env(),
+                           check=True, capture_output=True)
+            stamp["head"] = head
+            stamp.setdefault("upgraded_at", []).append(time.strftime("%Y-%m-%d %H:%M"))
+            self.stamp_path.write_text(json.dumps(stamp, indent=1))
+            return stamp
         log(f"{self.engine} {self.name}: building {self.bags} bags (head {head})")
         self.stamp_path.unlink(missing_ok=True)
         self._drop_and_create()

@@ -156,7 +156,9 @@ def measure(database: BenchDatabase, log) -> dict:
                       o=int(bags * 0.9))
     lots = results["counts"]["lot"]
     deep_lot = scalar(app, "SELECT id FROM lot ORDER BY id LIMIT 1 OFFSET :o", o=int(lots * 0.9))
-    patient_pages = results["counts"]["patient"] // 50
+    patients = results["counts"]["patient"]
+    deep_subject = scalar(app, "SELECT subject_id FROM patient ORDER BY subject_id "
+                          "LIMIT 1 OFFSET :o", o=int(patients * 0.9))
     deep_audit = scalar(app, "SELECT max(id) FROM audit_entry") // 10
     pages = {
         "bags API, first page": ("/api/v1/bags?limit=50", pharmacist),
@@ -165,7 +167,10 @@ def measure(database: BenchDatabase, log) -> dict:
                                     pharmacist),
         "patients API, first page": ("/api/v1/patients?per_page=50", pharmacist),
         "patients API, deep page": (
-            f"/api/v1/patients?per_page=50&page={int(patient_pages * 0.9)}", pharmacist),
+            f"/api/v1/patients?per_page=50&after={deep_subject}", pharmacist),
+        "patients API, deep page by number": (
+            f"/api/v1/patients?per_page=50&page={int(patients / 50 * 0.9)}", pharmacist),
+        "patients page, deep page": (f"/trial/patients?after={deep_subject}", None),
         "lots API, first page": ("/api/v1/lots?limit=50", pharmacist),
         "lots API, deep page": (f"/api/v1/lots?limit=50&after={deep_lot}", pharmacist),
         "audit page, first page": ("/audit/", None),

@@ -10,7 +10,8 @@ HARNESS = """\
 - `make bench` (`python -m bench.run`) builds each database once with `flask seed-scale --bags N`
   (bulk Core inserts, audit entries sealed in Python with `core.audit.entry_hash`) and keeps it:
   SQLite files under `bench/data/`, PostgreSQL databases `ucmsc_bench_10k` and `ucmsc_bench_1m`.
-  A database is rebuilt only when the migration head changes. `BENCH_SIZES` (default
+  A database of an older migration head is upgraded in place (`flask db upgrade`); it is
+  rebuilt only when a build did not finish. `seed-scale` ends with `ANALYZE`. `BENCH_SIZES` (default
   `"10000 1000000"`) and `BENCH_ENGINES` (default `"sqlite postgresql"`) choose what runs.
 - Every run first adds 40 patients with dose 1 due today and their bags received on the demo
   ward (`seed_scale(today=40)`), so bedside verifications answer GO on any day.
@@ -18,8 +19,9 @@ HARNESS = """\
   auth, every query, the commit, JSON), no network. Bedside verification: 300 timed POSTs to
   `/api/v1/bedside/verifications` after 20 warm-up ones, cycling over today's bags. Pages and
   trace: 20 timed GETs after 2 warm-up ones. Queries: SQL statements of one more call.
-- Deep pages: the bags and lots APIs after the key at 90 % of the table (keyset), the patients
-  API at the page 90 % of the way (offset), the audit page before the id at 10 % of the trail.
+- Deep pages: the bags, lots and patients APIs and the patients page after the key at 90 % of
+  the table (keyset, what their `next` links use); the patients API also at the page number
+  90 % of the way (offset, still accepted); the audit page before the id at 10 % of the trail.
 - Trace: `GET /api/v1/trace/<donor code>` (pharmacist) for the first synthetic donor, whose
   cell bank fed exactly 100 bags.
 - Labels: 100 blinded bag labels (`bagging.printing.label_for`) on A4 sheets with

@@ -89,6 +89,10 @@ def seed_scale_command(bags: int, donors: int | None, patients: int | None,
                                 force=force, progress=bar.update)
     except (ScaleRefused, ValueError) as refused:
         raise click.ClickException(str(refused)) from None
+    # The planner's statistics are from before the load: without fresh ones PostgreSQL plans
+    # IN-list lookups on a million rows as scans (a 100-bag trace took 400 ms instead of 45).
+    db.session.execute(sa.text("ANALYZE"))
+    db.session.commit()
     plan = result["plan"]
     rows = sum(result["rows"].values())
     click.echo(f"Added {plan.bags} bags, {plan.patients} patients ({plan.today_patients} due "
