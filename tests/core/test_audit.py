@@ -362,6 +362,52 @@ def test_concurrent_writers_and_a_sealer_keep_one_linear_chain(committed_app):
 
 
 @pytest.mark.committed
+def test_two_sealers_racing_while_entries_arrive_keep_one_gapless_chain(committed_app):
+    """Each gunicorn worker runs a sealer: two of them read the same unsealed entries, and the
+    one that loses the race must not number entries after the other's head (SPEC 5)."""
+    writers, per_writer = 3, 60
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def write(number: int) -> None:
+        try:
+            with committed_app.app_context():
+                for i in range(per_writer):
+                    audit.record(_db.session, "test.race", ("writer", number), new={"i": i})
+                    _db.session.commit()
+        except BaseException as error:  # surfaced by the assertion below
+            errors.append(error)
+
+    def seal_while_writing() -> None:
+        try:
+            while not done.is_set():
+                seal_pending(committed_app)
+        except BaseException as error:
+            errors.append(error)
+
+    sealers = [threading.Thread(target=seal_while_writing) for _ in range(2)]
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in sealers + threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    done.set()
+    for thread in sealers:
+        thread.join()
+    while seal_pending(committed_app):
+        pass
+
+    assert errors == []
+    with committed_app.app_context():
+        result = audit.verify(_db.session)
+        seqs = _db.session.scalars(
+            sa.select(AuditEntry.chain_seq).order_by(AuditEntry.chain_seq)).all()
+    total = writers * per_writer
+    assert result.ok, result.message
+    assert seqs == list(range(1, total + 1))
+
+
+@pytest.mark.committed
 def test_the_sealer_never_passes_an_open_transaction(committed_app):
     with committed_app.app_context():
         if _db.engine.dialect.name != "postgresql":

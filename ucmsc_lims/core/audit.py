@@ -201,12 +201,18 @@ def _sealable(session: Session) -> sa.ColumnElement[bool]:
 def seal(session: Session, *, limit: int = 5000) -> int:
     """Hash unsealed committed entries onto the chain; returns how many were sealed.
 
-    The caller commits. Two sealers are serialised (an advisory lock on PostgreSQL; on SQLite
-    the write lock, with the unique `chain_seq` and the single-update trigger refusing a stale
-    one).
+    The caller commits. Two sealers are serialised before either reads: an advisory lock on
+    PostgreSQL, the database's write lock on SQLite. Without it, a sealer that read the same
+    entries as another and then its new head would number them after that head, leaving a gap
+    in the chain. Should an update still find an entry sealed already, `SealRaced` says so and
+    the caller rolls back.
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
+    else:
+        # A write that changes nothing opens the transaction and takes SQLite's write lock,
+        # so the reads below see the latest commit and no other sealer runs until ours ends.
+        session.execute(sa.text("UPDATE audit_entry SET hash = hash WHERE 0"))
     rows = session.execute(
         sa.select(AuditEntry).where(_sealable(session)).order_by(AuditEntry.id).limit(limit)
     ).scalars().all()
@@ -229,7 +235,7 @@ def seal(session: Session, *, limit: int = 5000) -> int:
     for row in rows:
         session.expunge(row)
     table = AuditEntry.__table__
-    session.connection().execute(
+    done = session.connection().execute(
         table.update()
         .where(table.c.id == sa.bindparam("b_id"), table.c.hash.is_(None))
         .values(
@@ -239,7 +245,14 @@ def seal(session: Session, *, limit: int = 5000) -> int:
         ),
         updates,
     )
+    if done.rowcount != len(updates):
+        raise SealRaced(f"{len(updates) - done.rowcount} of {len(updates)} entries were sealed "
+                        "by another sealer meanwhile")
     return len(updates)
+
+
+class SealRaced(Exception):
+    """Another sealer sealed some of the entries read: this round's numbering is void."""
 
 
 class _Sealed:

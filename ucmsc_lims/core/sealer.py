@@ -28,8 +28,8 @@ def seal_pending(app: Flask) -> int:
                 try:
                     sealed = audit.seal(session)
                     session.commit()
-                except (IntegrityError, DBAPIError):
-                    # Another sealer got there first (SQLite); the next round picks up.
+                except (IntegrityError, DBAPIError, audit.SealRaced):
+                    # Another sealer got there first; the next round picks up.
                     session.rollback()
                     return total
                 total += sealed
