@@ -63,3 +63,16 @@ def test_a_route_without_a_declaration_is_refused(tmp_path: Path):
 
     assert response.status_code == 403
     assert "declares no permission" in response.get_data(as_text=True)
+
+
+def test_no_route_that_changes_records_declares_a_read_permission(app):
+    """A POST acts: its declaration names the action, so a reader who may not act is refused
+    by the guard before any service runs."""
+    reading = sorted(
+        f"{rule.endpoint} ({perm})" for rule in app.url_map.iter_rules()
+        if rule.endpoint not in UNDECLARED and "POST" in (rule.methods or ())
+        for perm in [required_permission(app.view_functions[rule.endpoint])]
+        if perm and perm.endswith(".read")
+    )
+
+    assert reading == []

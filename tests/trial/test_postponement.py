@@ -137,3 +137,14 @@ def test_the_postponement_page_is_the_pharmacists(db, users, patient, login_as):
 def test_a_nurse_cannot_open_the_postponement_page(db, users, patient, login_as):
     url = f"/trial/patients/{patient.subject_id}/doses/1/postpone"
     assert login_as("nurse").get(url).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["nurse", "technician", "qa", "inspector"])
+def test_only_the_pharmacist_and_the_investigator_reach_the_reschedule_and_missed_routes(
+        users, postponed, login_as, role):
+    page = login_as(role)
+    dose_url = f"/trial/patients/{postponed.subject_id}/doses/1"
+    tomorrow = (site_today() + timedelta(days=3)).isoformat()
+    assert page.post(f"{dose_url}/reschedule", data={"new_date": tomorrow}).status_code == 403
+    assert page.post(f"{dose_url}/missed", data={"reason": "no show"}).status_code == 403
+    assert postponed.doses[0].state == "postponed"

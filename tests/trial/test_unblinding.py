@@ -148,3 +148,14 @@ def test_the_report_shows_the_arm_to_unblinded_readers_only(
 
 def test_the_report_is_closed_to_nurses_and_investigators(db, users, login_as):
     assert login_as("nurse").get("/trial/unblinding").status_code == 403
+
+
+@pytest.mark.parametrize("role", ["nurse", "technician", "qa", "inspector"])
+def test_roles_outside_the_unblinding_are_refused_by_its_routes(db, users, patient, login_as,
+                                                                 role):
+    record = unblinding.request_unblinding(patient, by=users["investigator"], reason=REASON)
+    page = login_as(role)
+    assert page.get(f"/trial/unblinding/{record.id}").status_code == 403
+    assert page.post(f"/trial/unblinding/{record.id}/confirm", data={
+        "username": role, "password": PASSWORD}).status_code == 403
+    assert record.status == "requested"

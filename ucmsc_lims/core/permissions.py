@@ -41,7 +41,7 @@ _READ_GMP = {"lot.read", "trace.read", "audit.read", "batch_record.read", "repor
 PERMISSIONS: dict[str, frozenset[str]] = {
     TECHNICIAN: frozenset({
         SEE_ARM, "lot.read", "lot.record", "lot.destroy", "donor.record", "material.record",
-        "qc.record",
+        "qc.record", "deviation.investigate",
         "bag.read", "bag.fill", "label.preview", "label.print", "lot_label.read",
         "custody.record", "trace.read", "location.read", "patient.read",
         "custody.read",
@@ -50,6 +50,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         SEE_ARM, *_READ_GMP, "lot.release", "lot.hold", "lot.destroy", "deviation.disposition",
         "excursion.disposition", "audit.verify", "bag.read", "bag.hold", "lot_label.read",
         "lookback.run", "inspector_grant.cosign", "inspector_grant.read", "nearmiss.read",
+        "inspector_grant.revoke", "deviation.investigate",
         "patient.read",
         "location.read", "qc.review", "custody.read",
         "custody.logger",
@@ -65,6 +66,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "report.read",
         "followup.export",
         "lookback.decide",
+        "dose.reschedule", "dose.record_missed", "unblinding.read", "unblinding.respond",
     }),
     NURSE: frozenset({
         "bag.read", "label.preview", "bedside.verify", "infusion.record", "custody.receive",
@@ -75,6 +77,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
         "followup.lock", "followup.export",
         "unblinding.request", "wristband.read", "bag.read", "trace.read",
         "patient.status",
+        "dose.reschedule", "dose.record_missed", "unblinding.read", "unblinding.respond",
     }),
     INSPECTOR: frozenset({
         *_READ_GMP, "audit.verify", "patient.read", "followup.read", "bag.read",
@@ -83,7 +86,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     }),
     ADMIN: frozenset({
         "users.manage", "protocol.manage", "location.manage", "inspector_grant.grant",
-        "inspector_grant.read",
+        "inspector_grant.read", "inspector_grant.revoke",
         "trace.read",
     }),
 }

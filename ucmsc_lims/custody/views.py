@@ -3,6 +3,8 @@ logger files and excursions (SPEC 4.7)."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import (
     Blueprint,
     Response,
@@ -169,90 +171,135 @@ def chain(bag_id: str):
 
 
 # --- Shipments, logger files, excursions -------------------------------------------------------
+# Each form posts to its own route, which declares the permission of that action: reading the
+# shipment pages needs custody.read, and the guard refuses any other action before it runs.
 
 
-@bp.route("/shipments", methods=["GET", "POST"])
-@requires("custody.read")
-def shipment_list():
-    form = ShipmentForm()
-    status = 200
-    if request.method == "POST":
-        if not current_user.can("custody.record"):
-            flash(_("Your role does not record shipments."), "error")
-            status = 403
-        elif form.validate_on_submit():
-            try:
-                shipment = shipments.create_shipment(
-                    from_location=service.get_location(form.from_location.data),
-                    to_location=service.get_location(form.to_location.data), by=current_user,
-                    note=form.note.data)
-            except DomainError as refused:
-                flash(refused.message, "error")
-                status = refused.status
-            else:
-                return redirect(url_for("custody.shipment", shipment_id=shipment.id))
-        else:
-            status = 400
+def _shipments_page(form: ShipmentForm, status: int = 200):
     return render_template("custody/shipments.html", shipments=shipments.list_shipments(),
                            form=form, excursions=shipments.list_excursions(only_open=True)
                            ), status
 
 
-@bp.route("/shipments/<int:shipment_id>", methods=["GET", "POST"])
+@bp.get("/shipments")
 @requires("custody.read")
-def shipment(shipment_id: int):
-    record = shipments.get_shipment(shipment_id)
-    bag_form, dispatch_form = ShipmentBagForm(prefix="bag"), DispatchForm(prefix="dispatch")
-    logger_form = LoggerForm(prefix="logger")
-    status = 200
+def shipment_list():
+    return _shipments_page(ShipmentForm(formdata=None))
+
+
+@bp.post("/shipments")
+@requires("custody.record")
+def shipment_create():
+    form = ShipmentForm()
+    if not form.validate_on_submit():
+        return _shipments_page(form, 400)
     try:
-        if request.method == "POST":
-            if bag_form.submit.data and bag_form.validate_on_submit():
-                shipments.add_bag(record, service.bag_for_scan(bag_form.bag.data),
-                                  by=current_user)
-            elif dispatch_form.submit.data and dispatch_form.validate_on_submit():
-                moved = shipments.dispatch(record, by=current_user,
-                                           temperature_c=_temperature(
-                                               dispatch_form.temperature_c),
-                                           condition=dispatch_form.condition.data)
-                flash(_("%(n)s bags handed off.", n=moved), "success")
-            elif logger_form.submit.data and logger_form.validate_on_submit():
-                upload = logger_form.file.data
-                log = shipments.attach_temperature_log(
-                    record, filename=upload.filename or "logger.csv",
-                    content=upload.read(), by=current_user)
-                flash(_("Logger file attached: %(m)s min out of range.",
-                        m=log.minutes_out_of_range), "success")
-            else:
-                status = 400
-            if status == 200:
-                return redirect(url_for("custody.shipment", shipment_id=record.id))
+        shipment = shipments.create_shipment(
+            from_location=service.get_location(form.from_location.data),
+            to_location=service.get_location(form.to_location.data), by=current_user,
+            note=form.note.data)
     except DomainError as refused:
         flash(refused.message, "error")
-        status = refused.status
-    return render_template("custody/shipment.html", shipment=record, bag_form=bag_form,
-                           dispatch_form=dispatch_form, logger_form=logger_form), status
+        return _shipments_page(form, refused.status)
+    return redirect(url_for("custody.shipment", shipment_id=shipment.id))
 
 
-@bp.route("/excursions/<int:excursion_id>", methods=["GET", "POST"])
+def _shipment_page(record, *, bag_form=None, dispatch_form=None, logger_form=None,
+                   status: int = 200):
+    return render_template(
+        "custody/shipment.html", shipment=record,
+        bag_form=bag_form or ShipmentBagForm(prefix="bag", formdata=None),
+        dispatch_form=dispatch_form or DispatchForm(prefix="dispatch", formdata=None),
+        logger_form=logger_form or LoggerForm(prefix="logger", formdata=None),
+    ), status
+
+
+_FORM_ARGUMENT = {ShipmentBagForm: "bag_form", DispatchForm: "dispatch_form",
+                  LoggerForm: "logger_form"}
+
+
+def _shipment_action(shipment_id: int, form, act):
+    """One form of the shipment page: back to the shipment when its action succeeds, the page
+    again with the reason when it does not."""
+    record = shipments.get_shipment(shipment_id)
+    page = partial(_shipment_page, record, **{_FORM_ARGUMENT[type(form)]: form})
+    if not form.validate_on_submit():
+        return page(status=400)
+    try:
+        act(record)
+    except DomainError as refused:
+        flash(refused.message, "error")
+        return page(status=refused.status)
+    return redirect(url_for("custody.shipment", shipment_id=record.id))
+
+
+@bp.get("/shipments/<int:shipment_id>")
+@requires("custody.read")
+def shipment(shipment_id: int):
+    return _shipment_page(shipments.get_shipment(shipment_id))
+
+
+@bp.post("/shipments/<int:shipment_id>/bags")
+@requires("custody.record")
+def shipment_add_bag(shipment_id: int):
+    form = ShipmentBagForm(prefix="bag")
+    return _shipment_action(shipment_id, form, lambda record: shipments.add_bag(
+        record, service.bag_for_scan(form.bag.data), by=current_user))
+
+
+@bp.post("/shipments/<int:shipment_id>/dispatch")
+@requires("custody.record")
+def shipment_dispatch(shipment_id: int):
+    form = DispatchForm(prefix="dispatch")
+
+    def dispatch(record) -> None:
+        moved = shipments.dispatch(record, by=current_user,
+                                   temperature_c=_temperature(form.temperature_c),
+                                   condition=form.condition.data)
+        flash(_("%(n)s bags handed off.", n=moved), "success")
+
+    return _shipment_action(shipment_id, form, dispatch)
+
+
+@bp.post("/shipments/<int:shipment_id>/logger")
+@requires("custody.logger")
+def shipment_logger(shipment_id: int):
+    form = LoggerForm(prefix="logger")
+
+    def attach(record) -> None:
+        upload = form.file.data
+        log = shipments.attach_temperature_log(
+            record, filename=upload.filename or "logger.csv", content=upload.read(),
+            by=current_user)
+        flash(_("Logger file attached: %(m)s min out of range.", m=log.minutes_out_of_range),
+              "success")
+
+    return _shipment_action(shipment_id, form, attach)
+
+
+def _excursion_page(record, form: DispositionForm, status: int = 200):
+    return render_template("custody/excursion.html", excursion=record, form=form), status
+
+
+@bp.get("/excursions/<int:excursion_id>")
 @requires("custody.read")
 def excursion(excursion_id: int):
+    return _excursion_page(shipments.get_excursion(excursion_id), DispositionForm(formdata=None))
+
+
+@bp.post("/excursions/<int:excursion_id>")
+@requires("excursion.disposition")
+def excursion_disposition(excursion_id: int):
     record = shipments.get_excursion(excursion_id)
     form = DispositionForm()
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                shipments.disposition_excursion(
-                    record, decision=form.decision.data, reason=form.reason.data,
-                    username=form.username.data, password=form.password.data,
-                    by=current_user)
-            except DomainError as refused:
-                flash(refused.message, "error")
-                status = refused.status
-            else:
-                flash(_("Excursion dispositioned."), "success")
-                return redirect(url_for("custody.excursion", excursion_id=record.id))
-        else:
-            status = 400
-    return render_template("custody/excursion.html", excursion=record, form=form), status
+    if not form.validate_on_submit():
+        return _excursion_page(record, form, 400)
+    try:
+        shipments.disposition_excursion(
+            record, decision=form.decision.data, reason=form.reason.data,
+            username=form.username.data, password=form.password.data, by=current_user)
+    except DomainError as refused:
+        flash(refused.message, "error")
+        return _excursion_page(record, form, refused.status)
+    flash(_("Excursion dispositioned."), "success")
+    return redirect(url_for("custody.excursion", excursion_id=record.id))

@@ -269,7 +269,7 @@ def alerts() -> list[Deviation]:
 
 
 def record_investigation(deviation: Deviation, *, text: str, by: User) -> Deviation:
-    if not (by.can("qc.record") or by.can("deviation.disposition")):
+    if not by.can("deviation.investigate"):
         raise NotPermitted("Your role does not allow recording an investigation.")
     if deviation.state != "open":
         raise Conflict(f"Deviation {deviation.number} is closed.")

@@ -145,7 +145,7 @@ def deviation(number: str):
 
 
 @bp.route("/deviations/<number>/investigation", methods=["POST"])
-@requires("lot.read")
+@requires("deviation.investigate")
 def investigate(number: str):
     form = InvestigationForm()
     try:

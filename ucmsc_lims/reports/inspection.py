@@ -116,7 +116,7 @@ def cosign(grant: InspectorGrant, *, by: User, password: str) -> InspectorGrant:
 
 
 def revoke(grant: InspectorGrant, *, by: User, reason: str) -> InspectorGrant:
-    if not may_view(by):
+    if not by.can("inspector_grant.revoke"):
         raise NotPermitted("Only the admin or QA revokes an inspector grant.")
     reason = (reason or "").strip()
     if not reason:

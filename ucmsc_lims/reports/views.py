@@ -133,7 +133,7 @@ def cosign(grant_id: int):
 
 
 @bp.route("/inspection-grants/<int:grant_id>/revoke", methods=["POST"])
-@requires("inspector_grant.read")
+@requires("inspector_grant.revoke")
 def revoke(grant_id: int):
     record = inspection.get_grant(grant_id)
     form = RevokeForm()

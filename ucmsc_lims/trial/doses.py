@@ -225,7 +225,7 @@ def postpone_dose(
 
 def reschedule_dose(dose: Dose, new_date: date, *, by: User) -> Dose:
     """A postponed dose goes back to scheduled on a new date inside its window (SPEC 4.4)."""
-    if not (by.can("dose.postpone") or by.can("dose.clear")):
+    if not by.can("dose.reschedule"):
         raise NotPermitted("Only the pharmacist or the investigator reschedules a dose.")
     DOSE_MACHINE.check(dose.state, "scheduled")
     _check_new_date(dose, new_date, site_today())
@@ -235,7 +235,7 @@ def reschedule_dose(dose: Dose, new_date: date, *, by: User) -> Dose:
 
 def mark_missed(dose: Dose, *, by: User, reason: str) -> Dose:
     """A dose not given inside its window (investigator or pharmacist)."""
-    if not (by.can("dose.clear") or by.can("dose.postpone")):
+    if not by.can("dose.record_missed"):
         raise NotPermitted("Only the investigator or the pharmacist records a missed dose.")
     if not (reason or "").strip():
         raise DomainError("Give a reason.", field_errors={"reason": ["Required."]})

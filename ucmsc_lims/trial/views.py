@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from ..core.clock import site_today
 from ..core.errors import DomainError
-from ..core.permissions import SIGNED_IN, requires
+from ..core.permissions import requires
 from ..navigation import NavEntry
 from . import allocations, eligibility, service, unblinding
 from . import wristband as wristband_label
@@ -190,7 +190,7 @@ def postpone(subject_id: str, number: int):
 
 
 @bp.route("/patients/<subject_id>/doses/<int:number>/reschedule", methods=["POST"])
-@requires(SIGNED_IN)  # the pharmacist or the investigator: the service decides
+@requires("dose.reschedule")
 def reschedule(subject_id: str, number: int):
     dose = service.get_dose(subject_id, number)
     form = RescheduleForm()
@@ -205,7 +205,7 @@ def reschedule(subject_id: str, number: int):
 
 
 @bp.route("/patients/<subject_id>/doses/<int:number>/missed", methods=["POST"])
-@requires(SIGNED_IN)  # the investigator or the pharmacist: the service decides
+@requires("dose.record_missed")
 def missed(subject_id: str, number: int):
     dose = service.get_dose(subject_id, number)
     form = MissedForm()
@@ -245,7 +245,7 @@ def _may_see_request(record) -> bool:
 
 
 @bp.route("/unblinding/<int:request_id>")
-@requires(SIGNED_IN)  # the requester and the confirmers only: checked below
+@requires("unblinding.read")  # and only the requester or a confirmer: checked below
 def unblinding_detail(request_id: int):
     record = unblinding.get_request(request_id)
     if not _may_see_request(record):
@@ -259,7 +259,7 @@ def unblinding_detail(request_id: int):
 
 
 @bp.route("/unblinding/<int:request_id>/confirm", methods=["POST"])
-@requires(SIGNED_IN)  # the pharmacist, or an investigator where the protocol allows
+@requires("unblinding.respond")  # the pharmacist, or an investigator where the protocol allows
 def unblinding_confirm(request_id: int):
     record = unblinding.get_request(request_id)
     if not _may_see_request(record):
