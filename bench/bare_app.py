@@ -28,16 +28,11 @@ bench_write = sa.Table(
 
 def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
+        # The product's own connection settings, so both write to the same database alike.
+        from ucmsc_lims.core.sqlite import apply_pragmas
+
         engine = sa.create_engine(url, connect_args={"timeout": 15})
-
-        @sa.event.listens_for(engine, "connect")
-        def _pragmas(dbapi_connection, _record):
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
+        sa.event.listen(engine, "connect", apply_pragmas)
         return engine
     return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
                             pool_pre_ping=True)

@@ -1,4 +1,7 @@
-"""SQLite connection settings: foreign keys on, WAL so readers do not wait for the writer."""
+"""SQLite connection settings: foreign keys on, WAL so readers do not wait for the writer, and
+every commit synced to disk (`synchronous=FULL`): a signed record the user was told is saved
+must survive a power cut, not only a crash of the server process (ALCOA+: enduring). It costs
+about 0.1 ms a commit here."""
 
 from __future__ import annotations
 
@@ -6,11 +9,11 @@ import sqlalchemy as sa
 from flask import Flask
 
 
-def _on_connect(dbapi_connection, _record) -> None:
+def apply_pragmas(dbapi_connection, _record=None) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA synchronous=FULL")
     cursor.close()
 
 
@@ -20,4 +23,4 @@ def enable_sqlite_pragmas(app: Flask) -> None:
     with app.app_context():
         engine = db.engine
     if engine.dialect.name == "sqlite":
-        sa.event.listen(engine, "connect", _on_connect)
+        sa.event.listen(engine, "connect", apply_pragmas)
