@@ -13,7 +13,9 @@ loglevel = "warning"
 
 
 def post_worker_init(worker):
-    if os.environ.get("BENCH_SEALER") == "1":
+    if os.environ.get("BENCH_SEALER") == "1":  # the product app, as gunicorn.conf.py runs it
+        from ucmsc_lims import freeze_startup_heap
         from ucmsc_lims.core.sealer import start_sealer_thread
 
         start_sealer_thread(worker.wsgi)
+        freeze_startup_heap()

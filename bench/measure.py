@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from ucmsc_lims import create_app
+from ucmsc_lims import create_app, freeze_startup_heap
 from ucmsc_lims.extensions import db
 
 from .databases import FLASK, ROOT, BenchDatabase
@@ -33,10 +33,13 @@ def summary(values: list[float]) -> dict:
 
 
 def bench_app(database: BenchDatabase):
-    return create_app({
+    """The app as a served worker holds it: loaded, then its start-up heap frozen."""
+    app = create_app({
         "DATABASE_URL": database.url, "RATELIMIT_ENABLED": False, "WTF_CSRF_ENABLED": False,
         "DEMO_PASSWORD": PASSWORD,
     })
+    freeze_startup_heap()
+    return app
 
 
 @contextmanager

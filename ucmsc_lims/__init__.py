@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_request_hooks(app)
     register_commands(app)
     return app
+
+
+def freeze_startup_heap() -> None:
+    """Call once the app is loaded in a server process. Python's full garbage collection walks
+    every object that has lived long; with the app's ~200,000 start-up objects (modules,
+    mappers, schemas, catalogues) each one took 110-135 ms, and a trace or a list page set one
+    off every few requests. Frozen, they are skipped: a full collection takes about 4 ms."""
+    gc.collect()
+    gc.freeze()
 
 
 def _engine_options(url: str) -> dict[str, Any]:
