@@ -50,6 +50,46 @@ def _cell(run: dict | None, path: list[str], fmt=str) -> str:
     return fmt(value)
 
 
+def _judge(value: float, limit: float, *, at_most: bool = True, unit: str = "") -> str:
+    if (value <= limit) if at_most else (value >= limit):
+        return f"{value:g}{unit}: met"
+    gap = value / limit if at_most else limit / value
+    return f"{value:g}{unit}: missed ({gap:.1f}x {'over' if at_most else 'under'})"
+
+
+def verdicts(get: list[dict]) -> list[str]:
+    """SPEC 9, target by target: met, or by how much it is missed (bench/NOTES.md says why)."""
+    out = []
+    for r in get:
+        name, big = f"{r['engine']} {r['bags']:,} bags", r["bags"] >= 1_000_000
+        found = []
+        if big and "bedside" in r:
+            found.append("bedside p95 " + _judge(r["bedside"]["p95"], 25, unit=" ms"))
+            small = next((o for o in get if o["engine"] == r["engine"]
+                          and o["bags"] == 10_000 and "bedside" in o), None)
+            if small:
+                found.append("bedside p95 vs 10,000 bags " + _judge(
+                    round(r["bedside"]["p95"] / small["bedside"]["p95"], 2), 1.5, unit="x"))
+        if big and "trace" in r:
+            found.append("donor trace p50 " + _judge(r["trace"]["p50"], 100, unit=" ms"))
+        if big and r.get("pages"):
+            worst_label, worst = max(r["pages"].items(), key=lambda item: item[1]["p95"])
+            found.append(f"slowest list ({worst_label}) p95 "
+                         + _judge(worst["p95"], 150, unit=" ms"))
+        if big and "audit_verify" in r and r.get("counts"):
+            per_million = r["audit_verify"]["seconds"] / r["counts"]["audit_entry"] * 1e6
+            found.append(("audit chain OK" if r["audit_verify"]["ok"] else "audit chain BROKEN")
+                         + ", " + _judge(round(per_million, 1), 15, unit=" s per million"))
+        if "labels_pdf" in r:
+            found.append("100-label PDF " + _judge(r["labels_pdf"]["seconds"], 3, unit=" s"))
+        if "load" in r:
+            found.append("throughput / bare write "
+                         + _judge(r["load"]["ratio_to_bare_write"], 0.60, at_most=False))
+        if found:
+            out.append(f"- {name}: " + "; ".join(found) + ".")
+    return out
+
+
 def write_report(results: dict, target: Path) -> None:
     runs = results["runs"]
     keys = sorted(runs, key=lambda k: (runs[k]["engine"] != "sqlite", runs[k]["bags"]))
@@ -116,6 +156,7 @@ def write_report(results: dict, target: Path) -> None:
     row("load: non-2xx answers (bedside, write, lookup)", "0",
         [_cell(r, ["load"], lambda x: f"{x['bedside']['non_2xx']}, {x['bare_write']['non_2xx']},"
                f" {x['bare_lookup']['non_2xx']}") for r in get])
+    lines += ["", "## Targets, run by run", "", *verdicts(get)]
     errors = [(k, runs[k]["error"]) for k in keys if runs[k].get("error")]
     if errors:
         lines += ["", "Runs that failed:", ""] + [f"- {k}: {e}" for k, e in errors]
