@@ -38,6 +38,7 @@ MEANINGS = {
     "inspector_grant": "Unblinded inspection access",
     "database_lock": "Database lock",
     "batch_record_review": "Batch record reviewed",
+    "specification_approval": "Specification approved",
 }
 
 

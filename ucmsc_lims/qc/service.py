@@ -70,6 +70,78 @@ def new_specification_version(lot_kind: str, *, title: str, items: list[dict], b
     return spec
 
 
+COMPARATORS = (">=", "<=", "<", ">", "is")
+ITEM_FIELDS = ("test", "label", "method", "unit", "comparator", "limit", "limit_setting",
+                "expected", "may_be_pending")
+
+
+def _checked_items(items: list[dict]) -> list[dict]:
+    """The items of a new version as QA typed them, each complete and consistent; rows left
+    blank are dropped. Every problem is named with its row."""
+    from ..protocol.settings import BY_KEY
+
+    checked: list[dict] = []
+    problems: list[str] = []
+    for row_number, raw in enumerate(items, start=1):
+        item = {name: raw.get(name) for name in ITEM_FIELDS}
+        for name in ("test", "label", "method", "unit", "limit_setting", "expected"):
+            item[name] = (item[name] or "").strip() or None
+        if not (item["test"] or item["label"]):
+            continue
+        item["unit"] = item["unit"] or ""
+        item["may_be_pending"] = bool(item["may_be_pending"])
+        where = f"Row {row_number}"
+        missing = [name for name in ("test", "label", "method") if not item[name]]
+        if missing:
+            problems.append(f"{where}: give the {', '.join(missing)}.")
+        if item["comparator"] not in COMPARATORS:
+            problems.append(f"{where}: the comparison is one of {' '.join(COMPARATORS)}.")
+        elif item["comparator"] == "is":
+            if not item["expected"] or item["limit"] is not None or item["limit_setting"]:
+                problems.append(f"{where}: a word result needs the expected word and no limit.")
+        elif (item["limit"] is None) == (item["limit_setting"] is None):
+            problems.append(f"{where}: give either a limit or a protocol setting, not both.")
+        elif item["limit_setting"] and item["limit_setting"] not in BY_KEY:
+            problems.append(f"{where}: no protocol setting is called {item['limit_setting']}.")
+        checked.append(item)
+    tests = [item["test"] for item in checked]
+    repeated = sorted({test for test in tests if test and tests.count(test) > 1})
+    if repeated:
+        problems.append(f"Each test appears once: {', '.join(repeated)} is repeated.")
+    if not checked:
+        problems.append("A specification needs at least one test.")
+    if problems:
+        raise DomainError(" ".join(problems))
+    return checked
+
+
+def approve_specification_version(
+    lot_kind: str, *, title: str, items: list[dict], effective_from: datetime, by: User,
+    username: str, password: str,
+) -> Specification:
+    """QA approves a new version by e-signature (SPEC 4.3, 5). It takes effect from a time not
+    in the past, so no release already decided is judged again against other criteria."""
+    _require(by, "lot.release", "Only QA approves specifications.")
+    current = spec_in_force(lot_kind)
+    title = (title or "").strip()
+    if not title:
+        raise DomainError("Give the specification a title.", field_errors={"title": ["Required."]})
+    if effective_from < utcnow():
+        raise DomainError("A new version takes effect now or later, never in the past.",
+                          field_errors={"effective_from": ["In the past."]})
+    checked = _checked_items(items)
+    version = (db.session.scalar(sa.select(sa.func.max(Specification.version))
+                                 .where(Specification.lot_kind == lot_kind)) or 0) + 1
+    esign.sign(db.session, username=username, password=password,
+               meaning="specification_approval",
+               entity=("specification", f"{lot_kind}:v{version}"), signer_must_be=by,
+               content={"lot_kind": lot_kind, "version": version, "title": title,
+                        "effective_from": effective_from, "items": checked,
+                        "replaces": f"v{current.version}"})
+    return new_specification_version(lot_kind, title=title, items=checked, by=by,
+                                     effective_from=effective_from)
+
+
 def evaluate(item: SpecItem, *, number: float | None, text: str | None) -> bool:
     """Does a value meet the item's criterion?"""
     if item.comparator == "is":

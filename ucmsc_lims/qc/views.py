@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
+from ..core.clock import format_local, site_now, site_zone
 from ..core.errors import DomainError
 from ..core.esign import MEANINGS
 from ..core.permissions import requires
@@ -18,6 +19,7 @@ from ..manufacturing.views import lot_action
 from ..navigation import NavEntry
 from . import release
 from . import service as qc
+from .forms import SPARE_ROWS, SpecificationForm
 
 bp = Blueprint("qc", __name__, url_prefix="/qc")
 
@@ -177,4 +179,45 @@ def close_deviation(number: str, disposition: str):
 @bp.route("/specifications")
 @requires("lot.read")
 def specifications():
-    return render_template("qc/specifications.html", specs=qc.list_specifications())
+    specs = qc.list_specifications()
+    in_force = {spec.lot_kind: spec for spec in qc.specs_in_force({s.lot_kind for s in specs})
+                .values()}
+    return render_template("qc/specifications.html", specs=specs, in_force=in_force)
+
+
+def _specification_page(lot_kind: str, form: SpecificationForm, status: int = 200):
+    return render_template("qc/specification_new.html", form=form,
+                           current=qc.spec_in_force(lot_kind), lot_kind=lot_kind), status
+
+
+@bp.get("/specifications/<any(cell_bank, product_batch):lot_kind>/new")
+@requires("lot.release")
+def new_specification(lot_kind: str):
+    """The form starts from the version in force: QA changes what changes."""
+    current = qc.spec_in_force(lot_kind)
+    rows = [{name: getattr(item, name) for name in qc.ITEM_FIELDS} for item in current.items]
+    form = SpecificationForm(formdata=None, data={
+        "title": current.title, "items": rows + [{} for _ in range(SPARE_ROWS)],
+        "username": current_user.username,
+        "effective_from": site_now().replace(second=0, microsecond=0, tzinfo=None)})
+    return _specification_page(lot_kind, form)
+
+
+@bp.post("/specifications/<any(cell_bank, product_batch):lot_kind>/new")
+@requires("lot.release")
+def approve_specification(lot_kind: str):
+    form = SpecificationForm()
+    if not form.validate_on_submit():
+        return _specification_page(lot_kind, form, 400)
+    try:
+        spec = qc.approve_specification_version(
+            lot_kind, title=form.title.data, items=[row.data for row in form.items],
+            effective_from=form.effective_from.data.replace(tzinfo=site_zone()),
+            by=current_user, username=form.username.data, password=form.password.data)
+    except DomainError as refused:
+        db.session.rollback()
+        flash(refused.message, "error")
+        return _specification_page(lot_kind, form, refused.status)
+    flash(_("%(title)s v%(version)s approved, in force from %(at)s.", title=spec.title,
+            version=spec.version, at=format_local(spec.effective_from)), "success")
+    return redirect(url_for("qc.specifications"))
