@@ -7,8 +7,9 @@ import pytest
 from tests.factories.trace import seeded_chain
 
 BLINDED_ROLES = ("nurse", "investigator", "inspector", "admin")
-UPSTREAM_KINDS = {"donor", "collection", "lot", "material_lot", "qc_result", "signature"}
-BAG_SIDE_KINDS = {"bag", "patient", "infusion", "adverse_event"}
+UPSTREAM_KINDS = {"donor", "collection", "lot", "passage", "material_lot", "qc_result",
+                  "signature"}
+BAG_SIDE_KINDS = {"bag", "custody_event", "patient", "infusion", "adverse_event"}
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ def test_the_api_gives_a_nurse_the_bag_without_arm_or_lot(chain, api_client):
     body = response.get_json()
     bag = next(n for n in body["nodes"] if n["kind"] == "bag")
     assert "arm" not in bag and "lot_id" not in bag
-    assert {n["kind"] for n in body["nodes"]} == {"bag", "patient"}
+    assert {n["kind"] for n in body["nodes"]} == {"bag", "custody_event", "patient"}
 
 
 def test_the_api_refuses_an_unknown_identifier_as_problem_json(chain, api_client):
@@ -141,3 +141,20 @@ def test_every_record_in_the_qa_table_links_to_its_page(chain, login_as, users):
     for node in result.nodes:
         if node.kind in ("donor", "collection", "lot", "bag", "patient"):
             assert client.get(node.url).status_code == 200, node.url
+
+
+def test_the_graph_draws_custody_events_for_a_few_bags_and_lists_them_for_many():
+    from ucmsc_lims.trace.graph import MAX_BAGS_WITH_CUSTODY, to_svg
+    from ucmsc_lims.trace.service import Edge, Node, Trace
+
+    def trace_of(bags: int) -> Trace:
+        nodes, edges = [], []
+        for n in range(bags):
+            nodes += [Node(f"bag:B{n}", "bag", f"Bag B{n}"),
+                      Node(f"custody_event:{n}", "custody_event", f"receipt {n}", "intact")]
+            edges.append(Edge(f"bag:B{n}", f"custody_event:{n}", "moved"))
+        return Trace(root="bag:B0", identifier="B0", blinded=False, nodes=nodes, edges=edges)
+
+    assert "receipt 0" in to_svg(trace_of(MAX_BAGS_WITH_CUSTODY))
+    many = to_svg(trace_of(MAX_BAGS_WITH_CUSTODY + 1))
+    assert "receipt 0" not in many and "Bag B0" in many

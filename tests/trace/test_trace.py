@@ -121,8 +121,8 @@ def test_every_blinded_role_traces_a_bag_or_patient_without_anything_upstream(
 
         assert result.blinded
         assert not kinds(result) & UPSTREAM_KINDS, (identifier, kinds(result))
-        assert {e.kind for e in result.edges} <= {"allocated_to", "infused", "received",
-                                                  "reported"}
+        assert {e.kind for e in result.edges} <= {"allocated_to", "moved", "infused",
+                                                  "received", "reported"}
 
 
 @pytest.mark.parametrize("role", BLINDED_ROLES)
@@ -133,7 +133,8 @@ def test_every_blinded_role_traces_a_lot_donor_or_material_without_bags(chain, u
         result = service.trace(identifier, reader=users[role])
 
         assert not kinds(result) & BAG_SIDE_KINDS, (identifier, kinds(result))
-        assert not {e.kind for e in result.edges} & {"filled_into", "allocated_to", "infused"}
+        assert not {e.kind for e in result.edges} & {"filled_into", "allocated_to", "moved",
+                                                     "infused"}
 
 
 def _shape(result) -> list:
@@ -152,3 +153,33 @@ def test_blinded_traces_of_a_lot_with_bags_and_one_without_have_the_same_shape(
     assert _shape(with_bags) == _shape(without)
     assert _shape(service.trace(chain.batch.lot_id, reader=users["qa"])) != _shape(
         service.trace(unused.lot_id, reader=users["qa"]))
+
+
+def test_a_bag_trace_shows_its_custody_events_in_the_order_they_happened(chain, users):
+    result = service.trace(chain.bag_a.bag_id, reader=users["nurse"])
+    events = result.of_kind("custody_event")
+    assert [e.fields["action"] for e in events] == ["handoff", "receipt"]
+    assert [e.fields["to_location"] for e in events] == ["L-BOX-01", "L-WARD-5A"]
+    assert all(e.status == "intact" for e in events)
+    moved = [(edge.source, edge.target) for edge in result.edges if edge.kind == "moved"]
+    assert moved == [(f"bag:{chain.bag_a.bag_id}", e.id) for e in events]
+
+
+def test_a_batch_trace_shows_its_passages_for_every_reader(chain, users):
+    for reader in ("qa", "inspector"):
+        result = service.trace(chain.batch.lot_id, reader=users[reader])
+        passages = [n for n in result.of_kind("passage")
+                    if n.fields["lot_id"] == chain.batch.lot_id]
+        assert [p.fields["number"] for p in passages] == [
+            p.number for p in chain.batch.passages] and passages
+        assert all(p.fields["cells_harvested"] > 0 for p in passages)
+        assert (f"lot:{chain.batch.lot_id}", passages[0].id, "passaged") in {
+            (e.source, e.target, e.kind) for e in result.edges}
+
+
+def test_a_passage_or_custody_event_traces_from_the_record_it_belongs_to(chain, users):
+    bag_trace = service.trace(chain.bag_a.bag_id, reader=users["qa"])
+    event = bag_trace.of_kind("custody_event")[0]
+    assert service.trace(event.id, reader=users["qa"]).root == f"bag:{chain.bag_a.bag_id}"
+    passage = bag_trace.of_kind("passage")[0]
+    assert service.trace(passage.id, reader=users["qa"]).root == f"lot:{passage.fields['lot_id']}"

@@ -16,31 +16,43 @@ NODE_W, NODE_H, GAP_X, GAP_Y, PAD = 190, 40, 60, 14, 16
 # Column of each kind; cell banks and batches get columns of their own.
 COLUMNS = {
     "donor": 0, "collection": 1, "material_lot": 2, "lot:cell_bank": 3, "lot:product_batch": 4,
-    "qc_result": 5, "signature": 5, "bag": 6, "patient": 7, "infusion": 8, "adverse_event": 9,
+    "passage": 5, "qc_result": 5, "signature": 5, "bag": 6, "custody_event": 7, "patient": 8,
+    "infusion": 9, "adverse_event": 10,
 }
+# Custody events are drawn for a trace of a few bags; beyond that they would bury the graph, so
+# they are listed in the table and the exports only.
+MAX_BAGS_WITH_CUSTODY = 12
 FILL = {
     "donor": "#f3e8ff", "collection": "#ede9fe", "material_lot": "#fef3c7", "lot": "#dbeafe",
     "qc_result": "#e0f2fe", "signature": "#e2e8f0", "bag": "#dcfce7", "patient": "#fce7f3",
-    "infusion": "#ffedd5", "adverse_event": "#fee2e2",
+    "infusion": "#ffedd5", "adverse_event": "#fee2e2", "passage": "#e0e7ff",
+    "custody_event": "#ecfccb",
 }
 
 
 def _column(node) -> int:
     if node.kind == "lot":
         return COLUMNS[f"lot:{node.fields.get('lot_kind', 'product_batch')}"]
-    return COLUMNS.get(node.kind, 9)
+    return COLUMNS.get(node.kind, 10)
 
 
 def _clip(text: str, limit: int = 28) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _drawn(result: Trace) -> list:
+    if len(result.of_kind("bag")) <= MAX_BAGS_WITH_CUSTODY:
+        return result.nodes
+    return [n for n in result.nodes if n.kind != "custody_event"]
+
+
 def to_svg(result: Trace, *, title: str = "Trace") -> str:
-    used = sorted({_column(n) for n in result.nodes})
+    nodes = _drawn(result)
+    used = sorted({_column(n) for n in nodes})
     place = {col: i for i, col in enumerate(used)}
     rows: dict[int, int] = {}
     pos: dict[str, tuple[int, int]] = {}
-    for node in result.nodes:
+    for node in nodes:
         col = place[_column(node)]
         row = rows.get(col, 0)
         rows[col] = row + 1
@@ -66,7 +78,7 @@ def to_svg(result: Trace, *, title: str = "Trace") -> str:
             d = f"M{sx} {sy} C{mid} {sy} {mid} {ty} {tx} {ty}"
         parts.append(f'<path d="{d}" fill="none" stroke="#64748b" stroke-width="1">'
                      f"<title>{escape(edge.kind.replace('_', ' '))}</title></path>")
-    for node in result.nodes:
+    for node in nodes:
         x, y = pos[node.id]
         root = node.id == result.root
         box = (f'<rect x="{x}" y="{y}" width="{NODE_W}" height="{NODE_H}" rx="6" '

@@ -24,17 +24,18 @@ from ..bedside.models import Infusion
 from ..core.clock import site_zone
 from ..core.errors import NotFound
 from ..core.ids import ScanError, parse_scan
+from ..custody.models import CustodyEvent
 from ..donors.models import Collection, Donor
 from ..extensions import db
-from ..manufacturing.models import Lot
+from ..manufacturing.models import Lot, Passage
 from ..materials.models import MaterialLot
 from ..qc.models import QcResult
 from ..trial.models import Patient
 from .walk import BAG_SIDE_ROOTS, Found, collect
 
 # Left to right in the graph; the table lists nodes in this order too.
-KIND_ORDER = ("donor", "collection", "material_lot", "lot", "qc_result", "signature", "bag",
-              "patient", "infusion", "adverse_event")
+KIND_ORDER = ("donor", "collection", "material_lot", "lot", "passage", "qc_result", "signature",
+              "bag", "custody_event", "patient", "infusion", "adverse_event")
 UNKNOWN = "Nothing you may trace matches '{}'. Scan or type a DIN, lot id, material lot code, " \
           "bag code or bag id, wristband code or subject id."
 _NODE_ID = re.compile(r"(?P<kind>[a-z_]+):(?P<key>.+)")
@@ -125,6 +126,17 @@ def _by_node_id(text: str) -> tuple[str, Any] | None:
         "patient": lambda: _one(sa.select(Patient).where(Patient.subject_id == key)),
         "infusion": lambda: db.session.get(Infusion, int(key)) if numeric else None,
     }
+    # A passage or a custody event is traced from the lot or the bag it belongs to.
+    owners = {
+        "passage": ("lot", lambda: db.session.scalar(
+            sa.select(Lot).join(Passage, Passage.lot_id == Lot.id).where(Passage.id == int(key)))),
+        "custody_event": ("bag", lambda: db.session.scalar(
+            sa.select(Bag).join(CustodyEvent, CustodyEvent.bag_id == Bag.id)
+            .where(CustodyEvent.id == int(key)))),
+    }
+    if kind in owners:
+        owner_kind, owner = owners[kind]
+        return owner_kind, owner() if numeric and int(key) < 2**31 else None
     if kind not in lookups:
         return None
     return kind, lookups[kind]()
@@ -212,10 +224,13 @@ class _Builder:
         out += [self._donor(d) for d in f.donors.values()]
         out += [self._collection(c) for c in f.collections.values()]
         out += [self._material(m) for m in sorted(f.materials.values(), key=lambda m: m.code)]
-        out += [self._lot(lot) for lot in sorted(f.lots.values(), key=lambda x: (x.kind, x.id))]
+        lots = sorted(f.lots.values(), key=lambda x: (x.kind, x.id))
+        out += [self._lot(lot) for lot in lots]
+        out += [self._passage(lot, p) for lot in lots for p in lot.passages]
         out += [self._qc(r) for r in f.qc_results.values()]
         out += [self._signature(s) for s in f.signatures.values()]
         out += [self._bag(b) for b in sorted(f.bags.values(), key=lambda b: b.bag_id)]
+        out += [self._custody_event(e) for e in f.custody_events.values()]
         out += [self._patient(p) for p in sorted(f.patients.values(),
                                                  key=lambda p: p.subject_id)]
         out += [self._infusion(i) for i in f.infusions.values()]
@@ -240,6 +255,9 @@ class _Builder:
             if material_id in f.materials and lot_id in f.lots:
                 out.append(Edge(f"material_lot:{f.materials[material_id].code}",
                                 f"lot:{f.lots[lot_id].lot_id}", "used_in"))
+        for lot in sorted(f.lots.values(), key=lambda x: (x.kind, x.id)):
+            out += [Edge(f"lot:{lot.lot_id}", f"passage:{p.id}", "passaged")
+                    for p in lot.passages]
         for r in f.qc_results.values():
             out.append(Edge(f"lot:{f.lots[r.lot_id].lot_id}", f"qc_result:{r.id}", "tested"))
         for s in f.signatures.values():
@@ -259,6 +277,8 @@ class _Builder:
                 if material_id in f.materials and bag_id in f.bags:
                     out.append(Edge(f"material_lot:{f.materials[material_id].code}",
                                     f"bag:{f.bags[bag_id].bag_id}", "used_in"))
+        for e in f.custody_events.values():
+            out.append(Edge(f"bag:{f.bags[e.bag_id].bag_id}", f"custody_event:{e.id}", "moved"))
         for i in f.infusions.values():
             if i.bag_id in f.bags:
                 out.append(Edge(f"bag:{f.bags[i.bag_id].bag_id}", f"infusion:{i.id}",
@@ -302,6 +322,29 @@ class _Builder:
         return Node(f"lot:{lot.lot_id}", "lot", f"{lot.lot_id} ({kind_word})", lot.state,
                     _url("manufacturing.lot_page", "lot.read", self.reader, lot_id=lot.lot_id),
                     fields)
+
+    def _passage(self, lot: Lot, p: Passage) -> Node:
+        status = "verified" if p.verified_at is not None else "recorded"
+        return Node(f"passage:{p.id}", "passage", f"{lot.lot_id} P{p.number}", status,
+                    _url("manufacturing.lot_page", "lot.read", self.reader, lot_id=lot.lot_id),
+                    {"lot_id": lot.lot_id, "number": p.number, "seeded_at": _iso(p.seeded_at),
+                     "harvested_at": _iso(p.harvested_at), "cells_seeded": p.cells_seeded,
+                     "cells_harvested": p.cells_harvested, "viability_pct": p.viability_pct,
+                     "confluence_pct": p.confluence_pct, "verified_at": _iso(p.verified_at)})
+
+    def _custody_event(self, e: CustodyEvent) -> Node:
+        bag = self.found.bags[e.bag_id]
+        if e.action == "handoff" and e.from_location is not None:
+            label = f"handoff: {e.from_location.code} → {e.to_location.code}"
+        else:
+            label = f"{e.action} at {e.to_location.code}"
+        return Node(f"custody_event:{e.id}", "custody_event", label,
+                    "gap" if e.gap else e.condition,
+                    _url("custody.chain", "bag.read", self.reader, bag_id=bag.bag_id),
+                    {"bag_id": bag.bag_id, "action": e.action, "at": _iso(e.at),
+                     "from_location": e.from_location.code if e.from_location else None,
+                     "to_location": e.to_location.code, "temperature_c": e.temperature_c,
+                     "condition": e.condition, "gap": e.gap})
 
     def _qc(self, r: QcResult) -> Node:
         lot = self.found.lots[r.lot_id]

@@ -20,6 +20,7 @@ from sqlalchemy.orm import lazyload
 from ..bagging.models import Bag, BagSource
 from ..bedside.models import AdverseEvent, Infusion
 from ..core.esign import Signature
+from ..custody.models import CustodyEvent
 from ..donors.models import Collection, Donor
 from ..extensions import db
 from ..manufacturing.models import Lot, MaterialUse
@@ -57,6 +58,8 @@ class Found:
     patients: dict[int, Patient] = field(default_factory=dict)
     infusions: dict[int, Infusion] = field(default_factory=dict)
     adverse_events: dict[int, AdverseEvent] = field(default_factory=dict)
+    # Each bag's hand-offs and receipts, in the order they happened (SPEC 4.9: custody).
+    custody_events: dict[int, CustodyEvent] = field(default_factory=dict)
     arms: dict[int, str] = field(default_factory=dict)  # patient id -> arm, unblinded only
 
 
@@ -69,13 +72,26 @@ def collect(root_kind: str, root: Any, *, blinded: bool) -> Found:
             _lots_upstream(found)
             _lot_details(found)
             _arms(found)
-        return found
-    _upstream_start(found)
-    if not blinded:
-        _bags_of_lots(found)
-        _patients_and_infusions(found)
-        _arms(found)
+    else:
+        _upstream_start(found)
+        if not blinded:
+            _bags_of_lots(found)
+            _patients_and_infusions(found)
+            _arms(found)
+    _custody(found)
     return found
+
+
+def _custody(found: Found) -> None:
+    """The custody events of every bag of the trace, in one query (none without bags)."""
+    if not found.bags:
+        return
+    for event in db.session.scalars(
+        sa.select(CustodyEvent).where(CustodyEvent.bag_id.in_(list(found.bags)))
+        .options(lazyload(CustodyEvent.from_user), lazyload(CustodyEvent.to_user))
+        .order_by(CustodyEvent.bag_id, CustodyEvent.at, CustodyEvent.id)
+    ):
+        found.custody_events[event.id] = event
 
 
 # --- starting on the bag side --------------------------------------------------------------------
