@@ -311,19 +311,16 @@ def test_a_blinded_reader_does_not_see_entries_kept_from_blinded_users(client, l
 # -- concurrency on PostgreSQL -----------------------------------------------------------------
 
 
-@pytest.mark.committed
-def test_concurrent_writers_and_a_sealer_keep_one_linear_chain(committed_app):
-    with committed_app.app_context():
-        if _db.engine.dialect.name != "postgresql":
-            pytest.skip("SQLite has one writer at a time; the race exists on PostgreSQL")
-    writers, per_writer = 4, 25
+def _write_while_sealing(app, *, writers: int, per_writer: int, sealers: int) -> list[int]:
+    """`writers` threads commit entries while `sealers` threads seal them, then everything left
+    is sealed; returns how many entries each sealing round sealed."""
     sealed_counts: list[int] = []
     errors: list[BaseException] = []
     done = threading.Event()
 
     def write(number: int) -> None:
         try:
-            with committed_app.app_context():
+            with app.app_context():
                 for i in range(per_writer):
                     audit.record(_db.session, "test.concurrent", ("writer", number),
                                  new={"i": i})
@@ -334,77 +331,55 @@ def test_concurrent_writers_and_a_sealer_keep_one_linear_chain(committed_app):
     def seal_while_writing() -> None:
         try:
             while not done.is_set():
-                sealed_counts.append(seal_pending(committed_app))
+                sealed_counts.append(seal_pending(app))
         except BaseException as error:
             errors.append(error)
 
-    sealer = threading.Thread(target=seal_while_writing)
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    sealer.start()
-    for thread in threads:
+    sealing = [threading.Thread(target=seal_while_writing) for _ in range(sealers)]
+    writing = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for thread in sealing + writing:
         thread.start()
-    for thread in threads:
+    for thread in writing:
         thread.join()
     done.set()
-    sealer.join()
-    sealed_counts.append(seal_pending(committed_app))
-
+    for thread in sealing:
+        thread.join()
+    while sealed := seal_pending(app):
+        sealed_counts.append(sealed)
     assert errors == []
-    with committed_app.app_context():
-        result = audit.verify(_db.session)
-        seqs = _db.session.scalars(
+    return sealed_counts
+
+
+def _chain_positions(app) -> tuple[audit.Verification, list[int]]:
+    with app.app_context():
+        return audit.verify(_db.session), _db.session.scalars(
             sa.select(AuditEntry.chain_seq).order_by(AuditEntry.chain_seq)).all()
-    total = writers * per_writer
+
+
+@pytest.mark.committed
+def test_concurrent_writers_and_a_sealer_keep_one_linear_chain(committed_app):
+    with committed_app.app_context():
+        if _db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has one writer at a time; the race exists on PostgreSQL")
+    sealed_counts = _write_while_sealing(committed_app, writers=4, per_writer=25, sealers=1)
+
+    result, seqs = _chain_positions(committed_app)
     assert result.ok, result.message
-    assert (result.entries, result.unsealed) == (total, 0)
-    assert seqs == list(range(1, total + 1))
-    assert sum(sealed_counts) == total  # each entry sealed once, none twice
+    assert (result.entries, result.unsealed) == (100, 0)
+    assert seqs == list(range(1, 101))
+    assert sum(sealed_counts) == 100  # each entry sealed once, none twice
 
 
 @pytest.mark.committed
 def test_two_sealers_racing_while_entries_arrive_keep_one_gapless_chain(committed_app):
     """Each gunicorn worker runs a sealer: two of them read the same unsealed entries, and the
     one that loses the race must not number entries after the other's head (SPEC 5)."""
-    writers, per_writer = 3, 60
-    errors: list[BaseException] = []
-    done = threading.Event()
+    sealed_counts = _write_while_sealing(committed_app, writers=3, per_writer=60, sealers=2)
 
-    def write(number: int) -> None:
-        try:
-            with committed_app.app_context():
-                for i in range(per_writer):
-                    audit.record(_db.session, "test.race", ("writer", number), new={"i": i})
-                    _db.session.commit()
-        except BaseException as error:  # surfaced by the assertion below
-            errors.append(error)
-
-    def seal_while_writing() -> None:
-        try:
-            while not done.is_set():
-                seal_pending(committed_app)
-        except BaseException as error:
-            errors.append(error)
-
-    sealers = [threading.Thread(target=seal_while_writing) for _ in range(2)]
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
-    for thread in sealers + threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    done.set()
-    for thread in sealers:
-        thread.join()
-    while seal_pending(committed_app):
-        pass
-
-    assert errors == []
-    with committed_app.app_context():
-        result = audit.verify(_db.session)
-        seqs = _db.session.scalars(
-            sa.select(AuditEntry.chain_seq).order_by(AuditEntry.chain_seq)).all()
-    total = writers * per_writer
+    result, seqs = _chain_positions(committed_app)
     assert result.ok, result.message
-    assert seqs == list(range(1, total + 1))
+    assert seqs == list(range(1, 181))
+    assert sum(sealed_counts) == 180
 
 
 @pytest.mark.committed

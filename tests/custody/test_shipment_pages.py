@@ -84,12 +84,18 @@ def test_a_role_without_the_action_is_refused_by_the_route(users, places, login_
     assert state() == before
 
 
-def test_qa_attaches_a_logger_file_and_signs_the_excursion_on_the_pages(
-        users, places, login_as):
-    bag = received(users, released_bag(users, patient_in_arm(users, "B")), places=places)
+def _shipped(users, places, arm: str):
+    """A bag of `arm` received on the ward, in a shipment from the pharmacy."""
+    bag = received(users, released_bag(users, patient_in_arm(users, arm)), places=places)
     shipment = shipments.create_shipment(from_location=places["pharmacy"],
                                          to_location=places["ward"], by=users["technician"])
     shipments.add_bag(shipment, bag, by=users["technician"])
+    return bag, shipment
+
+
+def test_qa_attaches_a_logger_file_and_signs_the_excursion_on_the_pages(
+        users, places, login_as):
+    bag, shipment = _shipped(users, places, "B")
     qa = login_as("qa")
     attached = qa.post(f"/custody/shipments/{shipment.id}/logger", data={
         "logger-file": (io.BytesIO(_csv([(0, 5), (5, 9), (45, 5)])), "box1.csv")},
@@ -114,10 +120,7 @@ def test_qa_attaches_a_logger_file_and_signs_the_excursion_on_the_pages(
 
 def test_a_wrong_password_on_the_excursion_page_is_refused_and_nothing_changes(
         users, places, login_as):
-    bag = received(users, released_bag(users, patient_in_arm(users, "A")), places=places)
-    shipment = shipments.create_shipment(from_location=places["pharmacy"],
-                                         to_location=places["ward"], by=users["technician"])
-    shipments.add_bag(shipment, bag, by=users["technician"])
+    bag, shipment = _shipped(users, places, "A")
     shipments.attach_temperature_log(shipment, filename="box.csv",
                                      content=_csv([(0, 5), (5, 9), (45, 5)]), by=users["qa"])
     [excursion] = shipment.excursions
