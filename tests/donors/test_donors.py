@@ -63,3 +63,22 @@ def test_a_rejected_cord_needs_a_reason_and_is_not_processed(db, users):
 
     with pytest.raises(Conflict, match="is rejected: only an accepted cord is processed"):
         steps.start_cell_bank(collection, by=users["technician"])
+
+
+def test_the_donors_page_shows_the_newest_first_and_pages_older_ones_by_key(
+        db, users, login_as, monkeypatch):
+    monkeypatch.setattr(donors, "PAGE_SIZE", 2)
+    made = [make_collection(users, eligibility="pending") for _ in range(3)]
+    codes = [c.donor.code for c in made]
+    page = login_as("qa")
+    first = page.get("/donors/").get_data(as_text=True)
+    link = 'href="/donors/{}"'.format
+    assert link(codes[2]) in first and link(codes[1]) in first
+    assert link(codes[0]) not in first
+    assert f"donors_before={codes[1]}" in first
+    assert f"collections_before={made[1].id}" in first
+    older = page.get(f"/donors/?donors_before={codes[1]}").get_data(as_text=True)
+    assert link(codes[0]) in older and link(codes[2]) not in older
+    assert "Older donors" not in older
+    collections = page.get(f"/donors/?collections_before={made[1].id}").get_data(as_text=True)
+    assert made[0].din in collections and made[2].din not in collections

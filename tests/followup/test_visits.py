@@ -185,3 +185,28 @@ def test_the_visit_form_offers_each_analyte_with_its_accepted_units(db, users, l
     assert '<option value="umol/L">umol/L</option>' in page
     assert '<option selected value="12">Week 12' in page
     assert "autofocus" in page
+
+
+def test_the_worklist_follows_the_schedule_each_patient_had_on_day_0(db, users):
+    before = past_patient(users, days_ago=12 * 7 + 2, subject_id="01-301")
+    protocol.change_setting("followup_weeks", "8, 16", effective_from=site_today() - timedelta(70),
+                            reason="Amendment 2", by=users["admin"])
+    after = past_patient(users, days_ago=8 * 7 + 1, subject_id="01-302", with_list=False)
+    rows = {(r.subject_id, r.visit_week): r for r in service.worklist()}
+    assert set(rows) == {(before.subject_id, 12), (after.subject_id, 8)}
+    assert rows[(after.subject_id, 8)].due_on == after.day0 + timedelta(weeks=8)
+
+
+def test_the_worklist_costs_the_same_for_few_patients_and_many(db, users, query_counter):
+    def statements(**kwargs) -> int:
+        with query_counter() as counted:
+            service.worklist(**kwargs)
+        return counted.count
+
+    past_patient(users, days_ago=12 * 7 + 10, subject_id="01-401")
+    few = statements(limit=1), statements()
+    for n in range(5):
+        past_patient(users, days_ago=12 * 7 + n, subject_id=f"01-41{n}", with_list=False)
+    assert (statements(limit=1), statements()) == few
+    full = service.worklist()
+    assert service.worklist(limit=2) == full[:2] and len(full) == 6

@@ -33,8 +33,17 @@ def _require(by: User, permission: str) -> None:
         raise NotPermitted("Your role does not allow this.")
 
 
-def list_donors() -> list[Donor]:
-    return list(db.session.scalars(sa.select(Donor).order_by(Donor.code)))
+PAGE_SIZE = 50
+
+
+def list_donors(*, before: str | None = None, limit: int = PAGE_SIZE) -> tuple[list[Donor], bool]:
+    """The newest donors first (codes are handed out in order), a page at a time by key, and
+    whether older ones follow."""
+    query = sa.select(Donor).order_by(Donor.code.desc()).limit(limit + 1)
+    if before:
+        query = query.where(Donor.code < before)
+    rows = list(db.session.scalars(query))
+    return rows[:limit], len(rows) > limit
 
 
 def get_donor(code: str) -> Donor:
@@ -152,8 +161,16 @@ def get_collection(din: str) -> Collection:
     return collection
 
 
-def list_collections() -> list[Collection]:
-    return list(db.session.scalars(sa.select(Collection).order_by(Collection.received_at.desc())))
+def list_collections(*, status: str | None = None, before_id: int | None = None,
+                     limit: int = PAGE_SIZE) -> tuple[list[Collection], bool]:
+    """The latest collections first, a page at a time by key, and whether older ones follow."""
+    query = sa.select(Collection).order_by(Collection.id.desc()).limit(limit + 1)
+    if status:
+        query = query.where(Collection.status == status)
+    if before_id:
+        query = query.where(Collection.id < before_id)
+    rows = list(db.session.scalars(query))
+    return rows[:limit], len(rows) > limit
 
 
 def receive_collection(*, donor: Donor, din: str, collected_at: datetime, delivery: str,

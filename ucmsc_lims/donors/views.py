@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -77,8 +77,19 @@ def _run(donor_code: str, action, done: str):
 @bp.route("/")
 @requires("lot.read")
 def donors():
-    return render_template("donors/donors.html", donors=service.list_donors(),
-                           collections=service.list_collections(), form=DonorForm())
+    return _donors_page(DonorForm())
+
+
+def _donors_page(form: DonorForm, status: int = 200):
+    """Donors and collections, newest first, each paged by key (`donors_before`,
+    `collections_before`)."""
+    donors, more_donors = service.list_donors(before=request.args.get("donors_before"),
+                                              limit=service.PAGE_SIZE)
+    collections, more_collections = service.list_collections(
+        before_id=request.args.get("collections_before", type=int), limit=service.PAGE_SIZE)
+    return render_template("donors/donors.html", donors=donors, more_donors=more_donors,
+                           collections=collections, more_collections=more_collections,
+                           form=form), status
 
 
 @bp.route("/", methods=["POST"])
@@ -87,8 +98,7 @@ def register():
     form = DonorForm()
     if not form.validate():
         flash(_("Fill in the consent date, form version and who obtained it."), "error")
-        return render_template("donors/donors.html", donors=service.list_donors(),
-                               collections=service.list_collections(), form=form), 400
+        return _donors_page(form, 400)
     donor = service.register_donor(consent_date=form.consent_date.data,
                                    consent_form_version=form.consent_form_version.data,
                                    consent_obtained_by=form.consent_obtained_by.data,

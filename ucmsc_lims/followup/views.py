@@ -37,6 +37,9 @@ from .forms import (
     unit_choices,
 )
 
+# Visits shown on the worklist page: the most urgent first.
+WORKLIST_SIZE = 100
+
 bp = Blueprint("followup", __name__, url_prefix="/followup")
 
 NAV_ENTRIES = [
@@ -57,8 +60,10 @@ def _form_errors(form, refused: DomainError) -> None:
 @bp.route("/")
 @requires("followup.read")
 def worklist():
-    return render_template("followup/worklist.html", rows=service.worklist(),
-                           patients=service.followed_patients(), today=site_today())
+    """The most urgent visits first; one more is asked for to know whether others wait."""
+    rows = service.worklist(limit=WORKLIST_SIZE + 1)
+    return render_template("followup/worklist.html", rows=rows[:WORKLIST_SIZE],
+                           more=len(rows) > WORKLIST_SIZE, today=site_today())
 
 
 @bp.route("/find")

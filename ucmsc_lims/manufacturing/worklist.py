@@ -43,6 +43,6 @@ def due_today() -> Work:
             missing = [r.item.label for r in rows if r.result is None]
             if missing:
                 work.qc_samples.append((lot, missing))
-    work.collections = [c for c in list_collections() if c.status == "received"]
+    work.collections, _ = list_collections(status="received", limit=200)
     work.materials = list_materials(status="quarantine")
     return work
