@@ -163,32 +163,46 @@ def measure(database: BenchDatabase, log) -> dict:
     deep_subject = scalar(app, "SELECT subject_id FROM patient ORDER BY subject_id "
                           "LIMIT 1 OFFSET :o", o=int(patients * 0.9))
     deep_audit = scalar(app, "SELECT max(id) FROM audit_entry") // 10
+    api = {"pharmacist": pharmacist}
     pages = {
-        "bags API, first page": ("/api/v1/bags?limit=50", pharmacist),
-        "bags API, deep page": (f"/api/v1/bags?limit=50&after={deep_bag}", pharmacist),
+        "bags API, first page": ("/api/v1/bags?limit=50", "pharmacist"),
+        "bags API, deep page": (f"/api/v1/bags?limit=50&after={deep_bag}", "pharmacist"),
         "bags API, status filter": ("/api/v1/bags?limit=50&status=received_on_ward",
-                                    pharmacist),
-        "patients API, first page": ("/api/v1/patients?per_page=50", pharmacist),
+                                    "pharmacist"),
+        "patients API, first page": ("/api/v1/patients?per_page=50", "pharmacist"),
         "patients API, deep page": (
-            f"/api/v1/patients?per_page=50&after={deep_subject}", pharmacist),
+            f"/api/v1/patients?per_page=50&after={deep_subject}", "pharmacist"),
         "patients API, deep page by number": (
-            f"/api/v1/patients?per_page=50&page={int(patients / 50 * 0.9)}", pharmacist),
-        "patients page, deep page": (f"/trial/patients?after={deep_subject}", None),
-        "lots API, first page": ("/api/v1/lots?limit=50", pharmacist),
-        "lots API, deep page": (f"/api/v1/lots?limit=50&after={deep_lot}", pharmacist),
-        "audit page, first page": ("/audit/", None),
-        "audit page, deep page": (f"/audit/?before={deep_audit}", None),
+            f"/api/v1/patients?per_page=50&page={int(patients / 50 * 0.9)}", "pharmacist"),
+        "lots API, first page": ("/api/v1/lots?limit=50", "pharmacist"),
+        "lots API, deep page": (f"/api/v1/lots?limit=50&after={deep_lot}", "pharmacist"),
+        "audit page, first page": ("/audit/", "page:qa"),
+        "audit page, deep page": (f"/audit/?before={deep_audit}", "page:qa"),
+        "patients page, deep page": (f"/trial/patients?after={deep_subject}", "page:qa"),
+        "donors page": ("/donors/", "page:qa"),
+        "lots page": ("/lots/", "page:qa"),
+        "fill session page": ("/bagging/", "page:technician"),
+        "follow-up worklist page": ("/followup/", "page:investigator"),
+        "randomization page": ("/trial/randomization", "page:pharmacist"),
     }
-    page_client = app.test_client()
-    page_client.post("/login", data={"username": "qa", "password": PASSWORD})
+    page_clients: dict[str, object] = {}
+
+    def caller_for(who: str):
+        if not who.startswith("page:"):
+            return client, api[who]
+        role = who.removeprefix("page:")
+        if role not in page_clients:
+            page_clients[role] = app.test_client()
+            page_clients[role].post("/login", data={"username": role, "password": PASSWORD})
+        return page_clients[role], {}
+
     results["pages"] = {}
-    for label, (path, headers) in pages.items():
-        caller = client if headers else page_client
-        status = caller.get(path, headers=headers or {}).status_code
-        times = time_calls(lambda c=caller, p=path, h=headers or {}: c.get(p, headers=h), 20,
-                           warm=2)
+    for label, (path, who) in pages.items():
+        caller, headers = caller_for(who)
+        status = caller.get(path, headers=headers).status_code
+        times = time_calls(lambda c=caller, p=path, h=headers: c.get(p, headers=h), 20, warm=2)
         with counting(app) as seen:
-            caller.get(path, headers=headers or {})
+            caller.get(path, headers=headers)
         results["pages"][label] = {**summary(times), "queries": len(seen), "status": status}
         log(f"  {label}: {results['pages'][label]}")
 

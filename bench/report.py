@@ -22,6 +22,8 @@ HARNESS = """\
 - Deep pages: the bags, lots and patients APIs and the patients page after the key at 90 % of
   the table (keyset, what their `next` links use); the patients API also at the page number
   90 % of the way (offset, still accepted); the audit page before the id at 10 % of the trail.
+  Pages are read signed in as the role that uses them (QA, technician, investigator,
+  pharmacist): donors, lots, the fill session, the follow-up worklist and randomization.
 - Trace: `GET /api/v1/trace/<donor code>` (pharmacist) for the first synthetic donor, whose
   cell bank fed exactly 100 bags.
 - Labels: 100 blinded bag labels (`bagging.printing.label_for`) on A4 sheets with
@@ -76,6 +78,10 @@ def verdicts(get: list[dict]) -> list[str]:
             worst_label, worst = max(r["pages"].items(), key=lambda item: item[1]["p95"])
             found.append(f"slowest list ({worst_label}) p95 "
                          + _judge(worst["p95"], 150, unit=" ms"))
+            failed = sorted(label for label, page in r["pages"].items()
+                            if page.get("status", 200) != 200)
+            if failed:
+                found.append("pages that did not answer 200: " + ", ".join(failed))
         if big and "audit_verify" in r and r.get("counts"):
             per_million = r["audit_verify"]["seconds"] / r["counts"]["audit_entry"] * 1e6
             found.append(("audit chain OK" if r["audit_verify"]["ok"] else "audit chain BROKEN")
