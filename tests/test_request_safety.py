@@ -47,3 +47,24 @@ def test_a_nul_character_in_a_sign_in_form_is_refused_without_a_500(client, user
     response = client.post("/login", data={"username": "nurse\x00", "password": "x" * 12})
     assert response.status_code in (401, 422)
     assert b"Traceback" not in response.get_data()
+
+
+@pytest.mark.parametrize("path", [
+    "/audit/?before=99999999999999999999",
+    "/bedside/near-misses?before=99999999999999999999",
+    "/donors/?collections_before=99999999999999999999",
+    "/donors/?collections_before=-3",
+    "/trace/?q=passage:%C2%B2",
+    "/trace/?q=infusion:99999999999999999999",
+    "/trace/?q=custody_event:00000000000000000001",
+])
+def test_an_odd_or_oversized_id_in_a_query_string_never_gives_a_500(login_as, users, path):
+    response = login_as("qa").get(path)
+    assert response.status_code in (200, 404), (path, response.status_code)
+
+
+def test_an_oversized_page_key_reads_the_first_page(login_as, users):
+    qa = login_as("qa")
+    first = qa.get("/audit/").get_data(as_text=True)
+    assert qa.get("/audit/?before=99999999999999999999").get_data(as_text=True).count(
+        "<tr") == first.count("<tr")

@@ -3,6 +3,7 @@ one commit per request, security headers and error pages."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 
@@ -44,6 +45,20 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
+# The largest id an SQL INTEGER column holds.
+LARGEST_ID = 2**31 - 1
+
+
+def id_arg(name: str) -> int | None:
+    """A query-string id (a page key): None unless it is a whole number an id column can hold,
+    so a mistyped or oversized value reads the first page instead of reaching the database."""
+    text = request.args.get(name, "")
+    if not re.fullmatch(r"[0-9]{1,10}", text):
+        return None
+    value = int(text)
+    return value if 0 < value <= LARGEST_ID else None
+
+
 @bp.route("/")
 @requires(SIGNED_IN)
 def home():
@@ -67,6 +82,7 @@ def install_request_hooks(app: Flask) -> None:
     app.register_error_handler(DomainError, _domain_error)
     app.register_error_handler(IntegrityError, _concurrent_change)
     app.register_error_handler(DataError, _unstorable_input)
+    app.register_error_handler(OverflowError, _unstorable_input)
     app.context_processor(_template_globals)
     app.jinja_env.filters["local"] = format_local
     app.jinja_env.filters["dict_without"] = _dict_without
@@ -181,9 +197,10 @@ def _concurrent_change(error: IntegrityError):
     )))
 
 
-def _unstorable_input(error: DataError):
-    """The database refused a value (a NUL character, a text too long): a 422, never a 500."""
-    current_app.logger.warning("data error answered 422: %s", error.orig)
+def _unstorable_input(error: DataError | OverflowError):
+    """The database refused a value (a NUL character, a text too long, a number SQLite cannot
+    hold): a 422, never a 500."""
+    current_app.logger.warning("data error answered 422: %s", getattr(error, "orig", error))
     return _domain_error(DomainError(_(
         "The input holds a character or a length that no field accepts; nothing was saved."
     )))

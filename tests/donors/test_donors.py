@@ -82,3 +82,12 @@ def test_the_donors_page_shows_the_newest_first_and_pages_older_ones_by_key(
     assert "Older donors" not in older
     collections = page.get(f"/donors/?collections_before={made[1].id}").get_data(as_text=True)
     assert made[0].din in collections and made[2].din not in collections
+
+
+def test_the_manufacturing_worklist_lists_the_cords_that_waited_longest_first(db, users):
+    from ucmsc_lims.manufacturing import worklist
+
+    waiting = [make_collection(users, accept=False).din for _ in range(3)]
+    assert [c.din for c in worklist.due_today().collections] == waiting
+    oldest, more = donors.list_collections(status="received", oldest_first=True, limit=2)
+    assert [c.din for c in oldest] == waiting[:2] and more

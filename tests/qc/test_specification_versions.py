@@ -146,3 +146,49 @@ def test_the_specifications_page_offers_qa_a_new_version_and_says_which_is_in_fo
     assert URL in qa_page
     technician_page = login_as("technician").get("/qc/specifications").get_data(as_text=True)
     assert URL not in technician_page
+
+
+def test_the_form_as_served_is_accepted_and_its_time_counts_as_now(db, users, login_as):
+    """The form offers the current minute: submitting it as it came is not 'in the past'."""
+    page = login_as("qa")
+    served = page.get(URL).get_data(as_text=True)
+    offered = re.search(r'name="effective_from"[^>]*value="([^"]+)"', served).group(1)
+    current = qc.spec_in_force("product_batch")
+    data = _form(current, effective=utcnow())
+    data["effective_from"] = offered
+    response = page.post(URL, data=data, follow_redirects=True)
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
+    assert qc.latest_specification("product_batch").version == 2
+
+
+def test_a_new_version_builds_on_a_scheduled_one_and_takes_effect_after_it(db, users):
+    current = qc.spec_in_force("product_batch")
+    scheduled_at = utcnow() + timedelta(days=10)
+    rows = _rows(current)
+    rows[0]["limit"] = 75.0
+    v2 = qc.approve_specification_version(
+        "product_batch", title=current.title, items=rows, effective_from=scheduled_at,
+        by=users["qa"], username="qa", password=DEMO_PASSWORD)
+    assert qc.latest_specification("product_batch") == v2
+    with pytest.raises(DomainError, match=r"v2 takes effect on .*: a new version takes effect"):
+        qc.approve_specification_version(
+            "product_batch", title=current.title, items=_rows(current),
+            effective_from=utcnow() + timedelta(days=5), by=users["qa"], username="qa",
+            password=DEMO_PASSWORD)
+    v3 = qc.approve_specification_version(
+        "product_batch", title=current.title, items=_rows(v2),
+        effective_from=scheduled_at + timedelta(days=1), by=users["qa"], username="qa",
+        password=DEMO_PASSWORD)
+    assert v3.version == 3 and v3.items[0].limit == 75.0
+
+
+@pytest.mark.parametrize("limit", [float("inf"), float("nan")])
+def test_a_limit_that_is_not_a_finite_number_is_refused(db, users, limit):
+    current = qc.spec_in_force("product_batch")
+    rows = _rows(current)
+    rows[0]["limit"] = limit
+    with pytest.raises(DomainError, match="Row 1: the limit is a finite number"):
+        qc.approve_specification_version(
+            "product_batch", title=current.title, items=rows,
+            effective_from=utcnow() + timedelta(1), by=users["qa"], username="qa",
+            password=DEMO_PASSWORD)

@@ -11,6 +11,7 @@ from ..core import audit
 from ..core.clock import site_zone
 from ..core.permissions import requires
 from ..extensions import db
+from ..web import id_arg
 from . import service
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -39,7 +40,7 @@ def trail():
         since=_date_arg("since"),
         until=_date_arg("until", end=True),
     )
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     entries = service.search(filters, blinded=current_user.is_blinded, before_id=before)
     next_before = entries[-1].id if len(entries) == service.PAGE_SIZE else None
     return render_template("audit/trail.html", entries=entries, filters=filters,

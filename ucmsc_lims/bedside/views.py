@@ -14,6 +14,7 @@ from ..core.clock import site_zone
 from ..core.errors import DomainError
 from ..core.permissions import requires
 from ..navigation import NavEntry
+from ..web import id_arg
 from . import infusions, service
 from .forms import BedsideForm, ConfirmForm, InfusionRecordForm, StartForm, WardForm
 from .infusions import AdverseEventEntry
@@ -195,7 +196,7 @@ def _end(record, form: InfusionRecordForm) -> None:
 @bp.route("/near-misses")
 @requires("nearmiss.read")
 def near_misses():
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     rows = service.near_misses(limit=50, before_id=before)
     return render_template("bedside/near_misses.html", rows=rows,
                            next_before=rows[-1].id if len(rows) == 50 else None)

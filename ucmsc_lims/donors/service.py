@@ -162,9 +162,12 @@ def get_collection(din: str) -> Collection:
 
 
 def list_collections(*, status: str | None = None, before_id: int | None = None,
-                     limit: int = PAGE_SIZE) -> tuple[list[Collection], bool]:
-    """The latest collections first, a page at a time by key, and whether older ones follow."""
-    query = sa.select(Collection).order_by(Collection.id.desc()).limit(limit + 1)
+                     oldest_first: bool = False, limit: int = PAGE_SIZE,
+                     ) -> tuple[list[Collection], bool]:
+    """The latest collections first (or the oldest, for work waiting on them), a page at a
+    time by key, and whether more follow."""
+    order = Collection.id if oldest_first else Collection.id.desc()
+    query = sa.select(Collection).order_by(order).limit(limit + 1)
     if status:
         query = query.where(Collection.status == status)
     if before_id:

@@ -15,6 +15,7 @@ from ..core.errors import DomainError
 from ..core.permissions import requires
 from ..extensions import db
 from ..navigation import NavEntry
+from ..web import id_arg
 from . import service
 
 bp = Blueprint("donors", __name__, url_prefix="/donors")
@@ -86,7 +87,7 @@ def _donors_page(form: DonorForm, status: int = 200):
     donors, more_donors = service.list_donors(before=request.args.get("donors_before"),
                                               limit=service.PAGE_SIZE)
     collections, more_collections = service.list_collections(
-        before_id=request.args.get("collections_before", type=int), limit=service.PAGE_SIZE)
+        before_id=id_arg("collections_before"), limit=service.PAGE_SIZE)
     return render_template("donors/donors.html", donors=donors, more_donors=more_donors,
                            collections=collections, more_collections=more_collections,
                            form=form), status

@@ -24,6 +24,7 @@ from ..core.ids import ScanError
 from ..core.permissions import requires
 from ..navigation import NavEntry
 from ..trial import service as trial
+from ..web import id_arg
 from . import charts, export, service
 from .forms import (
     CorrectLabForm,
@@ -129,7 +130,7 @@ def _decimal(text: str | None) -> float | None:
 @requires("followup.record")
 def new_visit(subject_id: str):
     patient = service.get_patient(subject_id)
-    week = request.args.get("week", type=int)
+    week = id_arg("week")
     form = _visit_form(patient, VisitForm(data={"visit_week": week, "visit_date": site_today()}
                                           if request.method == "GET" else None))
     status = 200

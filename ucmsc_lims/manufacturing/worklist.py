@@ -18,6 +18,7 @@ class Work:
     verifications: list[tuple[Lot, str]] = field(default_factory=list)
     qc_samples: list[tuple[Lot, list[str]]] = field(default_factory=list)
     collections: list = field(default_factory=list)
+    more_collections: bool = False  # more cords wait than the list shows
     materials: list = field(default_factory=list)
 
 
@@ -43,6 +44,8 @@ def due_today() -> Work:
             missing = [r.item.label for r in rows if r.result is None]
             if missing:
                 work.qc_samples.append((lot, missing))
-    work.collections, _ = list_collections(status="received", limit=200)
+    # The cords that have waited longest come first.
+    work.collections, work.more_collections = list_collections(
+        status="received", oldest_first=True, limit=200)
     work.materials = list_materials(status="quarantine")
     return work

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -10,6 +11,7 @@ import sqlalchemy as sa
 
 from ..auth.models import User
 from ..core import audit, esign
+from ..core.clock import format_local
 from ..core.db import utcnow
 from ..core.errors import Conflict, DomainError, NotFound, NotPermitted
 from ..extensions import db
@@ -99,6 +101,8 @@ def _checked_items(items: list[dict]) -> list[dict]:
         elif item["comparator"] == "is":
             if not item["expected"] or item["limit"] is not None or item["limit_setting"]:
                 problems.append(f"{where}: a word result needs the expected word and no limit.")
+        elif item["limit"] is not None and not math.isfinite(item["limit"]):
+            problems.append(f"{where}: the limit is a finite number.")
         elif (item["limit"] is None) == (item["limit_setting"] is None):
             problems.append(f"{where}: give either a limit or a protocol setting, not both.")
         elif item["limit_setting"] and item["limit_setting"] not in BY_KEY:
@@ -115,29 +119,43 @@ def _checked_items(items: list[dict]) -> list[dict]:
     return checked
 
 
+def latest_specification(lot_kind: str) -> Specification:
+    """The newest version of a kind, in force or scheduled: a new version builds on it."""
+    spec = db.session.scalar(sa.select(Specification).where(Specification.lot_kind == lot_kind)
+                             .order_by(Specification.version.desc()).limit(1))
+    if spec is None:
+        raise NotFound(f"No specification exists for {lot_kind.replace('_', ' ')} lots.")
+    return spec
+
+
 def approve_specification_version(
     lot_kind: str, *, title: str, items: list[dict], effective_from: datetime, by: User,
     username: str, password: str,
 ) -> Specification:
-    """QA approves a new version by e-signature (SPEC 4.3, 5). It takes effect from a time not
-    in the past, so no release already decided is judged again against other criteria."""
+    """QA approves a new version by e-signature (SPEC 4.3, 5). It builds on the newest version
+    and takes effect after it, and never in the past (the current minute counts as now), so no
+    release already decided is judged again against other criteria and versions take effect in
+    the order they were approved."""
     _require(by, "lot.release", "Only QA approves specifications.")
-    current = spec_in_force(lot_kind)
+    latest = latest_specification(lot_kind)
     title = (title or "").strip()
     if not title:
         raise DomainError("Give the specification a title.", field_errors={"title": ["Required."]})
-    if effective_from < utcnow():
+    if effective_from < utcnow().replace(second=0, microsecond=0):
         raise DomainError("A new version takes effect now or later, never in the past.",
                           field_errors={"effective_from": ["In the past."]})
+    if effective_from <= latest.effective_from:
+        raise DomainError(
+            f"v{latest.version} takes effect on {format_local(latest.effective_from)}: a new "
+            "version takes effect after it.", field_errors={"effective_from": ["Too early."]})
     checked = _checked_items(items)
-    version = (db.session.scalar(sa.select(sa.func.max(Specification.version))
-                                 .where(Specification.lot_kind == lot_kind)) or 0) + 1
+    version = latest.version + 1
     esign.sign(db.session, username=username, password=password,
                meaning="specification_approval",
                entity=("specification", f"{lot_kind}:v{version}"), signer_must_be=by,
                content={"lot_kind": lot_kind, "version": version, "title": title,
                         "effective_from": effective_from, "items": checked,
-                        "replaces": f"v{current.version}"})
+                        "replaces": f"v{latest.version}"})
     return new_specification_version(lot_kind, title=title, items=checked, by=by,
                                      effective_from=effective_from)
 

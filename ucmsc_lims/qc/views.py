@@ -3,6 +3,8 @@ hold and recall of a lot by e-signature."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -182,24 +184,28 @@ def specifications():
     specs = qc.list_specifications()
     in_force = {spec.lot_kind: spec for spec in qc.specs_in_force({s.lot_kind for s in specs})
                 .values()}
-    return render_template("qc/specifications.html", specs=specs, in_force=in_force)
+    latest = {spec.lot_kind: spec for spec in specs}  # listed by kind, then version
+    return render_template("qc/specifications.html", specs=specs, in_force=in_force,
+                           latest=latest)
 
 
 def _specification_page(lot_kind: str, form: SpecificationForm, status: int = 200):
     return render_template("qc/specification_new.html", form=form,
-                           current=qc.spec_in_force(lot_kind), lot_kind=lot_kind), status
+                           current=qc.latest_specification(lot_kind), lot_kind=lot_kind), status
 
 
 @bp.get("/specifications/<any(cell_bank, product_batch):lot_kind>/new")
 @requires("lot.release")
 def new_specification(lot_kind: str):
-    """The form starts from the version in force: QA changes what changes."""
-    current = qc.spec_in_force(lot_kind)
+    """The form starts from the newest version: QA changes what changes."""
+    current = qc.latest_specification(lot_kind)
     rows = [{name: getattr(item, name) for name in qc.ITEM_FIELDS} for item in current.items]
     form = SpecificationForm(formdata=None, data={
         "title": current.title, "items": rows + [{} for _ in range(SPARE_ROWS)],
         "username": current_user.username,
-        "effective_from": site_now().replace(second=0, microsecond=0, tzinfo=None)})
+        "effective_from": max(site_now(), current.effective_from.astimezone(site_zone())
+                              + timedelta(minutes=1)).replace(second=0, microsecond=0,
+                                                              tzinfo=None)})
     return _specification_page(lot_kind, form)
 
 

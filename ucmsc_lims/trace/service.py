@@ -114,7 +114,7 @@ def _by_node_id(text: str) -> tuple[str, Any] | None:
     if match is None:
         return None
     kind, key = match["kind"], match["key"].strip()
-    numeric = key.isdigit()
+    numeric = bool(re.fullmatch(r"[0-9]{1,10}", key)) and int(key) <= 2**31 - 1
     lookups = {
         "donor": lambda: _one(sa.select(Donor).where(Donor.code == key.upper())),
         "collection": lambda: _one(sa.select(Collection).where(Collection.din == key.upper())),
@@ -136,7 +136,7 @@ def _by_node_id(text: str) -> tuple[str, Any] | None:
     }
     if kind in owners:
         owner_kind, owner = owners[kind]
-        return owner_kind, owner() if numeric and int(key) < 2**31 else None
+        return owner_kind, owner() if numeric else None
     if kind not in lookups:
         return None
     return kind, lookups[kind]()
