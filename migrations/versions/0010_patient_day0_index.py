@@ -4,8 +4,9 @@ Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-25 19:30:00
 
-SPEC 9. The worklist reads active patients by (day 0, id) in batches and stops once no later
-patient can hold a more urgent visit; without this index each batch sorted every patient.
+SPEC 9. The follow-up worklist asks, for each visit week, for the active patients whose window
+has opened, by day 0, up to the page's size; this index lets that read stop early instead of
+sorting every patient.
 """
 from alembic import op
 

@@ -64,7 +64,7 @@ class Patient(Base):
     __table_args__ = (
         sa.CheckConstraint("status IN ('active', 'withdrawn', 'dead')", name="status"),
         sa.UniqueConstraint("stratum", "randomization_number"),
-        # The follow-up worklist reads patients by day 0 (migration 0010).
+        # The follow-up worklist reads each visit week's patients by day 0 (migration 0010).
         sa.Index("ix_patient_day0_id", "day0", "id"),
     )
 
