@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
 
 from ..auth.models import User
 from ..core import audit, esign
@@ -84,10 +85,13 @@ class WorkItem:
 
 
 def active_bags_for(dose_ids: list[int]) -> dict[int, Bag]:
+    """The live bag of each dose. The doses and their patients are in the session already
+    (the worklist read them), so the bags are read without joining them again."""
     if not dose_ids:
         return {}
     bags = db.session.scalars(sa.select(Bag).where(
-        Bag.dose_id.in_(dose_ids), Bag.status.not_in(INACTIVE_STATES)))
+        Bag.dose_id.in_(dose_ids), Bag.status.not_in(INACTIVE_STATES))
+        .options(lazyload(Bag.patient), lazyload(Bag.dose)))
     return {bag.dose_id: bag for bag in bags}
 
 
