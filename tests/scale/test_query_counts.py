@@ -98,3 +98,13 @@ def test_the_release_queue_costs_the_same_for_five_lots_and_fifty(places, login_
     page = qa.get("/lots/release-queue").get_data(as_text=True)
     assert len(lot_ids) == 50 and all(lot_id in page for lot_id in lot_ids)
     assert five == fifty
+
+
+def test_the_fill_session_page_costs_the_same_for_few_doses_due_and_many(
+        places, users, login_as, query_counter):
+    technician = login_as("technician")
+    seed_scale(bags=6, today=3, force=True)
+    few = statements(query_counter, lambda: technician.get("/bagging/"))
+    seed_scale(bags=60, today=30, force=True)
+    many = statements(query_counter, lambda: technician.get("/bagging/"))
+    assert many == few
