@@ -25,6 +25,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from werkzeug.exceptions import Forbidden, HTTPException
 
 from .core.clock import format_local
+from .core.db import LARGEST_ID
 from .core.errors import Conflict, DomainError
 from .core.permissions import PUBLIC, ROLE_LABELS, SIGNED_IN, required_permission, requires
 from .extensions import db
@@ -43,10 +44,6 @@ CSP = (
 
 def is_api_request() -> bool:
     return request.path.startswith("/api/")
-
-
-# The largest id an SQL INTEGER column holds.
-LARGEST_ID = 2**31 - 1
 
 
 def id_arg(name: str) -> int | None:

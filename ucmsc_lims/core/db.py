@@ -40,6 +40,11 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+# The largest id an SQL INTEGER primary key holds: a larger number from outside (a URL, a
+# scan, a JSON body) names no record, and SQLite's driver cannot even bind it.
+LARGEST_ID = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

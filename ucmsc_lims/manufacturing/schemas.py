@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from ..core.db import LARGEST_ID
+
 
 class SignatureSchema(Schema):
     printed_name = fields.String()
@@ -54,7 +56,7 @@ class LotListArgs(Schema):
     kind = fields.String(validate=validate.OneOf(["cell_bank", "product_batch"]))
     state = fields.String()
     # Bounded by the largest id an SQL INTEGER holds: a larger one overflows the database.
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=2**31 - 1))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=LARGEST_ID))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

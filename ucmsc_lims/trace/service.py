@@ -22,6 +22,7 @@ from ..bagging import service as bagging
 from ..bagging.models import Bag
 from ..bedside.models import Infusion
 from ..core.clock import site_zone
+from ..core.db import LARGEST_ID
 from ..core.errors import NotFound
 from ..core.ids import ScanError, parse_scan
 from ..custody.models import CustodyEvent
@@ -114,7 +115,7 @@ def _by_node_id(text: str) -> tuple[str, Any] | None:
     if match is None:
         return None
     kind, key = match["kind"], match["key"].strip()
-    numeric = bool(re.fullmatch(r"[0-9]{1,10}", key)) and int(key) <= 2**31 - 1
+    numeric = bool(re.fullmatch(r"[0-9]{1,10}", key)) and int(key) <= LARGEST_ID
     lookups = {
         "donor": lambda: _one(sa.select(Donor).where(Donor.code == key.upper())),
         "collection": lambda: _one(sa.select(Collection).where(Collection.din == key.upper())),
