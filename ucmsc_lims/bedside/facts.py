@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import cache
+from typing import Any
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -138,6 +139,17 @@ def _read_bag(*, code: str | None, bag_pk: int | None,
     return row, None
 
 
+def wristband_subject(code: str | None) -> tuple[str | None, str | None]:
+    """(subject id, problem) of a scanned wristband, in the words the bedside shows."""
+    text = (code or "").strip()
+    if not text:
+        return None, _("wristband not scanned")
+    try:
+        return parse_patient_code(text), None
+    except ScanError as bad:
+        return None, _("wristband not known: %(why)s", why=str(bad).rstrip("."))
+
+
 @cache
 def _patient_statement(by: str) -> sa.Select:
     """The patient with the next dose due: the lowest-numbered dose still to be given whose
@@ -159,13 +171,10 @@ def _read_patient(*, code: str | None, patient_pk: int | None, today: date,
     if patient_pk is not None:
         by, key = "pk", patient_pk
     else:
-        text = (code or "").strip()
-        if not text:
-            return None, None, _("wristband not scanned")
-        try:
-            by, key = "subject", parse_patient_code(text)
-        except ScanError as bad:
-            return None, None, _("wristband not known: %(why)s", why=str(bad).rstrip("."))
+        by = "subject"
+        key, problem = wristband_subject(code)
+        if key is None:
+            return None, None, problem
     row = db.session.execute(_patient_statement(by), {"key": key, "today": today}).first()
     if row is None:
         return None, None, _("wristband not known")
@@ -174,15 +183,16 @@ def _read_patient(*, code: str | None, patient_pk: int | None, today: date,
     return patient, next_due, None
 
 
-def effective_bag_status(row: sa.Row, now: datetime) -> str:
-    """`bedside.service.effective_bag_status` from the row: expired past expiry, and a bag whose
-    confirmation lapsed counts as `received_on_ward` again."""
-    status = effective_status(row, now)
-    if status == "verified":
-        validity = timedelta(minutes=int(protocol.decode(
-            "verification_validity_minutes", row.verification_validity_minutes)))
-        if row.last_confirmed_at is None or now >= row.last_confirmed_at + validity:
-            return "received_on_ward"
+def status_as_read(bag: Any, now: datetime, *, last_confirmed_at: datetime | None,
+                   validity_minutes: int) -> str:
+    """A bag's status as people should read it (SPEC 4.7, 4.8): `expired` past expiry, and a
+    `verified` bag whose last confirmation is older than the validity time counts as
+    `received_on_ward` again. Reading never writes. `bag` is an entity or a row."""
+    status = effective_status(bag, now)
+    if status == "verified" and (
+            last_confirmed_at is None
+            or now >= last_confirmed_at + timedelta(minutes=validity_minutes)):
+        return "received_on_ward"
     return status
 
 
@@ -204,7 +214,10 @@ def gather(
     )
     if row is not None:
         facts.bag = _bag_of(row)
-        facts.bag_status = effective_bag_status(row, now)
+        facts.bag_status = status_as_read(
+            row, now, last_confirmed_at=row.last_confirmed_at,
+            validity_minutes=int(protocol.decode("verification_validity_minutes",
+                                                 row.verification_validity_minutes)))
         facts.source_released = row.lot_state is None or row.lot_state in USABLE_LOT_STATES
         chain = judge_chain(chain_summary_of(row), ward_code)
         facts.chain_complete, facts.chain_message = chain.complete, chain.message

@@ -17,13 +17,12 @@ from sqlalchemy.exc import IntegrityError
 
 from ..bagging.models import Bag
 from ..core import audit, esign
-from ..core.db import utcnow
+from ..core.db import LARGEST_ID, utcnow
 from ..core.errors import AuthenticationFailed, Conflict, DomainError, NotFound, NotPermitted
-from ..core.isbt128 import ScanError
 from ..extensions import db
 from ..protocol import service as protocol
 from .checks import Check, decision_of, run_checks
-from .facts import gather
+from .facts import gather, status_as_read, wristband_subject
 from .models import GO, NO_GO, Infusion, NearMiss, Verification
 
 if TYPE_CHECKING:
@@ -44,20 +43,16 @@ class ChecksFailed(Conflict):
 # --- reading -----------------------------------------------------------------------------------
 
 
-# The largest id an SQL INTEGER holds: a larger number overflows the database and matches nothing.
-_LARGEST_ID = 2**31 - 1
-
-
 def get_verification(verification_id: int) -> Verification:
     verification = (db.session.get(Verification, verification_id)
-                    if 0 < verification_id <= _LARGEST_ID else None)
+                    if 0 < verification_id <= LARGEST_ID else None)
     if verification is None:
         raise NotFound(_("No verification %(id)s.", id=verification_id))
     return verification
 
 
 def get_infusion(infusion_id: int) -> Infusion:
-    infusion = db.session.get(Infusion, infusion_id) if 0 < infusion_id <= _LARGEST_ID else None
+    infusion = db.session.get(Infusion, infusion_id) if 0 < infusion_id <= LARGEST_ID else None
     if infusion is None:
         raise NotFound(_("No infusion %(id)s.", id=infusion_id))
     return infusion
@@ -90,30 +85,27 @@ def last_confirmation(bag: Bag) -> Verification | None:
 
 
 def effective_bag_status(bag: Bag, now: datetime | None = None) -> str:
-    """The bag's status as people should read it (SPEC 4.7): `expired` past expiry, and a bag
-    whose verification lapsed counts as `received_on_ward` again. Reading never writes."""
+    """The bag's status as people should read it (`facts.status_as_read`); the last
+    confirmation is looked up only for a bag recorded `verified`."""
     from ..bagging import service as bagging
 
     now = now or utcnow()
-    status = bagging.effective_status(bag, now)
-    if status == "verified":
-        confirmation = last_confirmation(bag)
-        if confirmation is None or not is_valid(confirmation, now):
-            return "received_on_ward"
-    return status
+    if bag.status != "verified":
+        return bagging.effective_status(bag, now)
+    confirmation = last_confirmation(bag)
+    return status_as_read(
+        bag, now, last_confirmed_at=confirmation.confirmed_at if confirmation else None,
+        validity_minutes=int(protocol.value("verification_validity_minutes")))
 
 
 def patient_for_wristband(code: str) -> tuple[Patient | None, str | None]:
     """(patient, problem): what the screen shows after the wristband scan."""
-    from ..trial import service as trial
+    from ..trial.models import Patient
 
-    text = (code or "").strip()
-    if not text:
-        return None, _("wristband not scanned")
-    try:
-        patient = trial.patient_by_code(text)
-    except ScanError as bad:
-        return None, _("wristband not known: %(why)s", why=str(bad).rstrip("."))
+    subject_id, problem = wristband_subject(code)
+    if subject_id is None:
+        return None, problem
+    patient = db.session.scalar(sa.select(Patient).where(Patient.subject_id == subject_id))
     if patient is None:
         return None, _("wristband not known")
     return patient, None
