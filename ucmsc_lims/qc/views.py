@@ -100,31 +100,31 @@ def reject_lot(lot_id: str):
         reason=f.reason.data or ""), _("Lot rejected."))
 
 
+def _signed_with_reason(lot_id: str, act, done: str):
+    """A hold, a recall or the end of a hold: signed with a reason on the lot page, and
+    answered there."""
+    form = SignForm(prefix="sig")
+    return lot_action(lot_id, lambda lot: act(
+        lot, by=current_user, username=form.username.data or "",
+        password=form.password.data or "", reason=form.reason.data or ""), done)
+
+
 @bp.route("/lots/<lot_id>/hold", methods=["POST"])
 @requires("lot.hold")
 def hold_lot(lot_id: str):
-    form = SignForm(prefix="sig")
-    return lot_action(lot_id, lambda lot: release.hold_lot(
-        lot, by=current_user, username=form.username.data or "",
-        password=form.password.data or "", reason=form.reason.data or ""), _("Lot on hold."))
+    return _signed_with_reason(lot_id, release.hold_lot, _("Lot on hold."))
 
 
 @bp.route("/lots/<lot_id>/recall", methods=["POST"])
 @requires("lot.hold")
 def recall_lot(lot_id: str):
-    form = SignForm(prefix="sig")
-    return lot_action(lot_id, lambda lot: release.recall_lot(
-        lot, by=current_user, username=form.username.data or "",
-        password=form.password.data or "", reason=form.reason.data or ""), _("Lot recalled."))
+    return _signed_with_reason(lot_id, release.recall_lot, _("Lot recalled."))
 
 
 @bp.route("/lots/<lot_id>/end-hold", methods=["POST"])
 @requires("lot.hold")
 def end_hold(lot_id: str):
-    form = SignForm(prefix="sig")
-    return lot_action(lot_id, lambda lot: release.end_hold(
-        lot, by=current_user, username=form.username.data or "",
-        password=form.password.data or "", reason=form.reason.data or ""), _("Hold ended."))
+    return _signed_with_reason(lot_id, release.end_hold, _("Hold ended."))
 
 
 @bp.route("/deviations")
