@@ -132,3 +132,16 @@ def test_a_hold_ends_only_with_qas_signature(db, users):
     transition = manufacturing.transitions_of(batch)[-1]
     signature = database.session.get(Signature, transition.signature_id)
     assert (transition.to_state, signature.meaning) == ("released", "lot_hold_disposition")
+
+
+def test_qa_holds_and_ends_the_hold_of_a_lot_on_its_page_by_signature(db, users, login_as):
+    lot = make_bank(users, state="processing")
+    qa = login_as("qa")
+    sign = {"sig-username": "qa", "sig-password": DEMO_PASSWORD, "sig-reason": "alarm"}
+    refused = qa.post(f"/qc/lots/{lot.lot_id}/hold", data={**sign, "sig-password": "wrong!"})
+    assert refused.status_code == 401 and lot.state == "processing"
+    held = qa.post(f"/qc/lots/{lot.lot_id}/hold", data=sign, follow_redirects=True)
+    assert "Lot on hold." in held.get_data(as_text=True)
+    assert (lot.state, lot.held_from) == ("on_hold", "processing")
+    ended = qa.post(f"/qc/lots/{lot.lot_id}/end-hold", data=sign, follow_redirects=True)
+    assert "Hold ended." in ended.get_data(as_text=True) and lot.state == "processing"

@@ -119,7 +119,7 @@ def lot_action(lot_id: str, action, done: str):
     except DomainError as error:
         return refused(lot_id, error)
     flash(done, "success")
-    return redirect(url_for(".lot_page", lot_id=lot.lot_id))
+    return redirect(url_for("manufacturing.lot_page", lot_id=lot.lot_id))
 
 
 @bp.route("/<lot_id>/processing", methods=["POST"])
