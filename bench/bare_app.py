@@ -29,10 +29,10 @@ bench_write = sa.Table(
 def _engine(url: str) -> sa.Engine:
     if url.startswith("sqlite"):
         # The product's own connection settings, so both write to the same database alike.
-        from ucmsc_lims.core.sqlite import apply_pragmas
+        from ucmsc_lims.core.sqlite import configure_engine
 
         engine = sa.create_engine(url, connect_args={"timeout": 15})
-        sa.event.listen(engine, "connect", apply_pragmas)
+        configure_engine(engine)
         return engine
     return sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1),
                             pool_pre_ping=True)

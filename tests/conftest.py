@@ -131,14 +131,8 @@ def db(app):
     with app.app_context():
         engine = _db.engine
         connection = engine.connect()
+        # On SQLite too this is a real BEGIN (core.sqlite), so savepoints nest inside it.
         outer = connection.begin()
-        sqlite_driver = None
-        if engine.dialect.name == "sqlite":
-            # pysqlite opens its transaction lazily, so the first SAVEPOINT would start one and
-            # its RELEASE would commit: begin a real transaction by hand for the test's life.
-            sqlite_driver = connection.connection.driver_connection
-            sqlite_driver.isolation_level = None
-            connection.exec_driver_sql("BEGIN")
         _db.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
         try:
             yield _db
@@ -146,9 +140,6 @@ def db(app):
             _db.session.close()
             _db.sessionmaker.configure(bind=engine)
             outer.rollback()
-            if sqlite_driver is not None:
-                sqlite_driver.rollback()
-                sqlite_driver.isolation_level = ""
             connection.close()
 
 

@@ -20,8 +20,12 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 def audit_verify() -> None:
     """Recompute the chain; exit 1 naming the first bad entry."""
     from .core import audit
+    from .core.sqlite import read_only
 
-    result = audit.verify(db.session, max_unsealed_age=current_app.config["AUDIT_SEAL_MAX_AGE"])
+    # A read-only transaction: a long verification must not hold SQLite's write lock.
+    with read_only():
+        result = audit.verify(db.session,
+                              max_unsealed_age=current_app.config["AUDIT_SEAL_MAX_AGE"])
     click.echo(f"{'OK' if result.ok else 'BROKEN'}: {result.message} "
                f"({result.entries} entries, {result.unsealed} unsealed)")
     if not result.ok:

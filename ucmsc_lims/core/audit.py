@@ -212,14 +212,13 @@ def seal(session: Session, *, limit: int = 5000) -> int:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
     else:
-        # SQLite's one write lock is everyone's: take it only when there is work, and for a
-        # short round, so requests that write do not wait behind the sealer.
-        if session.scalar(sa.select(AuditEntry.id).where(AuditEntry.hash.is_(None)).limit(1)) \
-                is None:
-            return 0
+        # SQLite's one write lock is everyone's: hold it for a short round only, so requests
+        # that write do not wait behind the sealer (`has_unsealed` lets a caller skip idle
+        # rounds without taking it).
         limit = min(limit, SQLITE_ROUND)
-        # A write that changes nothing opens the transaction and takes the write lock, so the
-        # reads below see the latest commit and no other sealer runs until ours ends.
+        # A write that changes nothing takes the write lock if this transaction does not hold
+        # it yet, so the reads below see the latest commit and no other sealer runs until ours
+        # ends.
         session.execute(sa.text("UPDATE audit_entry SET hash = hash WHERE 0"))
     rows = session.execute(
         sa.select(AuditEntry).where(_sealable(session)).order_by(AuditEntry.id).limit(limit)
@@ -257,6 +256,12 @@ def seal(session: Session, *, limit: int = 5000) -> int:
         raise SealRaced(f"{len(updates) - done.rowcount} of {len(updates)} entries were sealed "
                         "by another sealer meanwhile")
     return len(updates)
+
+
+def has_unsealed(session: Session) -> bool:
+    return session.scalar(
+        sa.select(AuditEntry.id).where(AuditEntry.hash.is_(None)).limit(1)
+    ) is not None
 
 
 class SealRaced(Exception):
