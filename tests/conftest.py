@@ -39,6 +39,9 @@ TEST_CONFIG = {
     "ARGON2_MEMORY_COST": 64,
     "DEMO_PASSWORD": DEMO_PASSWORD,
     "SERVER_NAME": "lims.test",
+    # The checkpoint key is the test's own; the checkpoint log is off unless a test names one.
+    "AUDIT_CHECKPOINT_KEY": "test-checkpoint-key",
+    "AUDIT_CHECKPOINT_LOG": "",
 }
 
 

@@ -17,17 +17,22 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 
 
 @audit_cli.command("verify")
-def audit_verify() -> None:
-    """Recompute the chain; exit 1 naming the first bad entry."""
-    from .core import audit
+@click.option("--quick", is_flag=True,
+              help="Only the entries since the last signed checkpoint (about a second).")
+def audit_verify(quick: bool) -> None:
+    """Recompute the chain against its signed checkpoints; exit 1 naming the first bad
+    entry."""
+    from .core import checkpoints
     from .core.sqlite import read_only
 
     # A read-only transaction: a long verification must not hold SQLite's write lock.
     with read_only():
-        result = audit.verify(db.session,
-                              max_unsealed_age=current_app.config["AUDIT_SEAL_MAX_AGE"])
+        result = checkpoints.verify_trail(
+            db.session, checkpoints.Anchor.of(current_app), full=not quick,
+            max_unsealed_age=current_app.config["AUDIT_SEAL_MAX_AGE"])
     click.echo(f"{'OK' if result.ok else 'BROKEN'}: {result.message} "
-               f"({result.entries} entries, {result.unsealed} unsealed)")
+               f"({result.entries} entries, {result.unsealed} unsealed"
+               f"{', since the last checkpoint' if quick else ''})")
     if not result.ok:
         click.echo(f"first bad entry: {result.first_bad_seq}", err=True)
         sys.exit(1)
@@ -39,6 +44,19 @@ def audit_seal() -> None:
     from .core.sealer import seal_pending
 
     click.echo(f"sealed {seal_pending(current_app._get_current_object())} entries")
+
+
+@audit_cli.command("checkpoint")
+def audit_checkpoint() -> None:
+    """Seal, then sign a checkpoint of the chain's head now (the served app signs one every
+    AUDIT_CHECKPOINT_SECONDS)."""
+    from .core.sealer import seal_pending, sign_checkpoint
+
+    app = current_app._get_current_object()
+    seal_pending(app)
+    signed = sign_checkpoint(app, force=True)
+    click.echo("nothing new to sign" if signed is None
+               else f"signed a checkpoint at chain position {signed}")
 
 
 @users_cli.command("create")

@@ -52,6 +52,13 @@ def from_environment(instance_path: Path) -> dict:
         # SPEC 5: a sealer hashes committed audit entries off the request path.
         "AUDIT_SEALER_INTERVAL": float(env.get("AUDIT_SEALER_INTERVAL", "0.5")),
         "AUDIT_SEAL_MAX_AGE": timedelta(seconds=int(env.get("AUDIT_SEAL_MAX_AGE_SECONDS", "10"))),
+        # SPEC 5: signed checkpoints anchor the chain (core.checkpoints); the key is never
+        # stored in the database.
+        "AUDIT_CHECKPOINT_KEY": env.get("AUDIT_CHECKPOINT_KEY")
+        or _instance_secret(instance_path, "audit_checkpoint_key"),
+        "AUDIT_CHECKPOINT_LOG": env.get("AUDIT_CHECKPOINT_LOG",
+                                        str(instance_path / "audit-checkpoints.log")),
+        "AUDIT_CHECKPOINT_SECONDS": float(env.get("AUDIT_CHECKPOINT_SECONDS", "60")),
         "SESSION_COOKIE_SECURE": env.get("SESSION_COOKIE_SECURE", "0") == "1",
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

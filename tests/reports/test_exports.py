@@ -32,8 +32,9 @@ def test_the_audit_csv_starts_with_the_chain_verification_and_parses_back(db, us
     rows = _rows(login_as("qa").get("/reports/audit.csv"))
 
     assert rows[0][:2] == ["chain_verification", "ok"]
-    header = rows[2]
-    entries = [dict(zip(header, row, strict=True)) for row in rows[3:]]
+    assert rows[1][0] == "checkpoint"
+    header = rows[3]
+    entries = [dict(zip(header, row, strict=True)) for row in rows[4:]]
     actions = {e["action"] for e in entries}
     assert {"lookback.opened", "bag.status_reason", "signature.applied"} <= actions
     assert all(e["seq"].isdigit() for e in entries)
@@ -45,7 +46,7 @@ def test_the_blinded_inspectors_audit_csv_leaves_out_what_ties_bags_to_lots(db, 
 
     rows = _rows(login_as("inspector").get("/reports/audit.csv"))
 
-    entries = [dict(zip(rows[2], row, strict=True)) for row in rows[3:]]
+    entries = [dict(zip(rows[3], row, strict=True)) for row in rows[4:]]
     actions = {e["action"] for e in entries}
     assert "lookback.opened" not in actions and "bag.status_reason" not in actions
     held = [e for e in entries if e["entity_id"] == chain.bag_a.bag_id
@@ -60,7 +61,7 @@ def test_the_audit_csv_honours_the_filters(db, users, login_as):
     rows = _rows(login_as("qa").get(
         f"/reports/audit.csv?entity_type=bag&entity_id={chain.bag_a.bag_id}"))
 
-    assert {row[6] for row in rows[3:]} == {chain.bag_a.bag_id}
+    assert {row[6] for row in rows[4:]} == {chain.bag_a.bag_id}
 
 
 def test_the_audit_pdf_carries_the_verification_and_the_entries(db, users, login_as):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -121,7 +122,7 @@ def record(
     entity_type, entity_id = _entity_key(entity)
     actor = actor if actor is not None else _current_actor()
     values: dict[str, Any] = {
-        "at": utcnow(),
+        "at": transaction_time(session),
         "user_id": getattr(actor, "id", None),
         "username": getattr(actor, "username", None),
         "action": action,
@@ -134,6 +135,22 @@ def record(
         "blinded_visible": blinded_visible,
     }
     session.execute(_insert_statement(session.get_bind().dialect.name), values)
+
+
+def transaction_time(session: Session) -> datetime:
+    """The time of the transaction's first entry, for every entry of that transaction.
+
+    One change is one moment, and it must not tell more than that: entries a blinded reader
+    cannot see are written beside the ones they can (a cell bag's link to its lot), so if each
+    entry took its own clock reading, the microseconds between two visible entries would count
+    the hidden ones between them (SPEC 5, blinding).
+    """
+    transaction = session.get_transaction()
+    stamp = session.info.get("audit_transaction_time")
+    if stamp is None or stamp[0] is not transaction:
+        stamp = (transaction, utcnow())
+        session.info["audit_transaction_time"] = stamp
+    return stamp[1]
 
 
 @cache
@@ -165,14 +182,14 @@ def _content_hash(prev_hash: str, values: tuple) -> str:
     return hashlib.sha256((prev_hash + _CANONICAL.encode(content)).encode()).hexdigest()
 
 
-def _iso(at: datetime) -> str:
+def iso_utc(at: datetime) -> str:
     return at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def entry_hash(row: Any, prev_hash: str) -> str:
     """SHA-256 of the previous hash and the entry's canonical content (SPEC 5)."""
     values = [getattr(row, name) for name in _HASHED_COLUMNS]
-    values[_AT] = _iso(row.at)
+    values[_AT] = iso_utc(row.at)
     return _content_hash(prev_hash, tuple(values))
 
 
@@ -289,13 +306,13 @@ def _raw_at_type(session: Session) -> sa.types.TypeEngine:
 def _at_speller(session: Session):
     """How a raw `at` value becomes the ISO 8601 UTC text that was hashed at sealing."""
     if session.get_bind().dialect.name != "sqlite":
-        return _iso
+        return iso_utc
 
     def from_sqlite_text(text: str) -> str:
         # UTCDateTime stores naive UTC as "YYYY-MM-DD HH:MM:SS.ffffff".
         if len(text) == 26:
             return text.replace(" ", "T") + "+00:00"
-        return _iso(datetime.fromisoformat(text).replace(tzinfo=UTC))
+        return iso_utc(datetime.fromisoformat(text).replace(tzinfo=UTC))
 
     return from_sqlite_text
 
@@ -311,13 +328,23 @@ class Verification:
 
 
 def verify(
-    session: Session, *, max_unsealed_age: timedelta = timedelta(seconds=10)
+    session: Session,
+    *,
+    max_unsealed_age: timedelta = timedelta(seconds=10),
+    vouched: Mapping[int, str] | None = None,
+    start_at: int = 1,
+    reach: int = 0,
 ) -> Verification:
     """Walk the chain in order and recompute every hash (SPEC 5).
 
     Fails on the first entry whose hash, previous hash or chain position does not match, and
-    when an entry has stayed unsealed longer than `max_unsealed_age`.
+    when an entry has stayed unsealed longer than `max_unsealed_age`. `vouched` maps chain
+    positions to the hashes signed checkpoints hold (core.checkpoints): a chain edited and
+    re-hashed from an entry onwards no longer matches them. `start_at`, a vouched position,
+    starts the walk there, trusting the checkpoint for what lies before it. `reach` is the
+    length a checkpoint vouches for: a chain cut back below it fails.
     """
+    vouched = vouched or {}
     unsealed_count, oldest_id, oldest_at = session.execute(
         sa.select(sa.func.count(), sa.func.min(AuditEntry.id), sa.func.min(AuditEntry.at)).where(
             AuditEntry.hash.is_(None)
@@ -327,21 +354,28 @@ def verify(
     table = AuditEntry.__table__
     at_column = sa.type_coerce(table.c.at, _raw_at_type(session))
     columns = [at_column if name == "at" else table.c[name] for name in _HASHED_COLUMNS]
+    if start_at > 1 and start_at not in vouched:
+        raise ValueError("a walk starts only at a position a checkpoint vouches for")
     result = session.connection().execute(
         sa.select(*columns, table.c.prev_hash, table.c.hash)
-        .where(table.c.chain_seq.is_not(None))
+        .where(table.c.chain_seq >= start_at)
         .order_by(table.c.chain_seq)
         .execution_options(yield_per=20000)
     )
     spell_at = _at_speller(session)
     id_index, seq_index = _HASHED_COLUMNS.index("id"), _HASHED_COLUMNS.index("chain_seq")
-    prev, expected_seq, sealed = GENESIS_HASH, 1, 0
+    prev, expected_seq, sealed = GENESIS_HASH, start_at, start_at - 1
     for row in result:
         *values, row_prev, row_hash = row
         problem = None
         if values[seq_index] != expected_seq:
             problem = (f"entry {values[id_index]} is at chain position {values[seq_index]}, "
                        f"expected {expected_seq}")
+        elif expected_seq in vouched and row_hash != vouched[expected_seq]:
+            problem = (f"entry {values[id_index]} does not carry the hash the signed "
+                       f"checkpoint at position {expected_seq} holds")
+        elif expected_seq == start_at > 1:
+            pass  # the checkpoint vouches for this entry and everything before it
         elif row_prev != prev:
             problem = f"entry {values[id_index]} does not follow the entry before it"
         else:
@@ -353,6 +387,11 @@ def verify(
             total = session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) or 0
             return Verification(False, total, sealed, unsealed_count, values[id_index], problem)
         prev, expected_seq, sealed = row_hash, expected_seq + 1, sealed + 1
+    if sealed < reach:
+        total = sealed + unsealed_count
+        return Verification(False, total, sealed, unsealed_count, None,
+                            f"the chain ends at position {sealed}, but a signed checkpoint "
+                            f"vouches for {reach} entries: entries were removed")
 
     stray = session.scalar(
         sa.select(sa.func.min(AuditEntry.id)).where(

@@ -1,4 +1,5 @@
-"""A background sealer: hashes committed audit entries onto the chain every fraction of a second.
+"""A background sealer: hashes committed audit entries onto the chain every fraction of a second,
+and signs a checkpoint of the chain every minute or so (core.checkpoints).
 
 Each gunicorn worker runs one; sealers serialise on the database (see core.audit.seal), so any
 number of them across processes and hosts keep one linear chain.
@@ -14,7 +15,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from ..extensions import db
-from . import audit
+from . import audit, checkpoints
 from .sqlite import read_only
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,34 @@ def _work_waiting(session: Session) -> bool:
     return waiting
 
 
+def sign_checkpoint(app: Flask, *, force: bool = False) -> int | None:
+    """Sign the chain's head when a checkpoint is due (core.checkpoints); returns the chain
+    position signed, or None."""
+    anchor = checkpoints.Anchor.of(app)
+    with app.app_context():
+        session = db.sessionmaker()
+        try:
+            if not force and not _checkpoint_due(session, anchor):
+                return None
+            try:
+                checkpoint = checkpoints.write(session, anchor, force=force)
+                signed = checkpoint.chain_seq if checkpoint else None
+                session.commit()
+            except (IntegrityError, DBAPIError):
+                session.rollback()  # another server signed this head first
+                return None
+            return signed
+        finally:
+            session.close()
+
+
+def _checkpoint_due(session: Session, anchor: checkpoints.Anchor) -> bool:
+    with read_only():
+        due = checkpoints.is_due(session, anchor)
+    session.rollback()
+    return due
+
+
 def start_sealer_thread(app: Flask) -> threading.Thread:
     interval = app.config["AUDIT_SEALER_INTERVAL"]
     stop = threading.Event()
@@ -60,6 +89,7 @@ def start_sealer_thread(app: Flask) -> threading.Thread:
         while not stop.wait(interval):
             try:
                 seal_pending(app)
+                sign_checkpoint(app)
             except Exception:  # a sealer must outlive a passing database fault
                 log.exception("audit sealer round failed")
 
