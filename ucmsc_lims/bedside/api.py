@@ -31,6 +31,8 @@ def _verification(verification) -> dict:
         "verification_id": verification.id,
         "decision": verification.decision,
         "checks": verification.confirm_checks if confirmed else verification.checks,
+        "attestation": {**verification.attestations, "by": verification.nurse.username,
+                        "at": verification.created_at},
         "ward_code": verification.ward_code,
         "created_at": verification.created_at,
         "confirmed_at": verification.confirmed_at,
@@ -76,8 +78,8 @@ class _Record(dict):
 def create_verification(body):
     """Nurse 1's scans: every check, GO or NO_GO, recorded either way (an unknown bag code too).
 
-    `ward_code` defaults to the nurse's home ward; `identity_confirmed` and `bag_intact`
-    default to true (the app asked the nurse first)."""
+    `ward_code` defaults to the nurse's home ward. `identity_confirmed` and `bag_intact` are
+    the nurse's answers: false is NO_GO; left out, they are recorded as "not asked"."""
     verification = service.verify(
         patient_code=body["patient_code"], bag_code=body["bag_code"],
         weight_kg=body["weight_kg"], by=current_user,

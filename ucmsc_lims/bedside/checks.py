@@ -73,8 +73,8 @@ class Facts:
     infusion_exists: bool = False
     weight_kg: float | None = None
     tolerance_pct: float = 10.0
-    identity_confirmed: bool = False
-    bag_intact: bool = False
+    identity_confirmed: bool | None = False  # None: not asked
+    bag_intact: bool | None = False
     extra: list[Check] = field(default_factory=list)
 
 
@@ -123,11 +123,17 @@ def run_checks(facts: Facts) -> list[Check]:
     results.extend(_dose_checks(facts, dose, allocated))
     results.extend(_bag_checks(facts))
     add(_weight_check(facts))
-    if facts.identity_confirmed:
+    # Nurse 1's attestations: a no is a NO-GO; None (an API client that did not ask) passes
+    # and says so (service.verify explains why).
+    if facts.identity_confirmed is None:
+        add(_ok("identity_confirmed", _("patient's name and date of birth: not asked")))
+    elif facts.identity_confirmed:
         add(_ok("identity_confirmed", _("patient stated name and date of birth")))
     else:
         add(_fail("identity_confirmed", _("patient's name and date of birth not confirmed")))
-    if facts.bag_intact:
+    if facts.bag_intact is None:
+        add(_ok("bag_intact", _("bag intact: not asked")))
+    elif facts.bag_intact:
         add(_ok("bag_intact", _("bag confirmed intact")))
     else:
         add(_fail("bag_intact", _("bag not confirmed intact")))

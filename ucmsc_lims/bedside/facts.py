@@ -199,7 +199,7 @@ def status_as_read(bag: Any, now: datetime, *, last_confirmed_at: datetime | Non
 def gather(
     *, bag_code: str | None = None, bag_pk: int | None = None, patient_code: str | None = None,
     patient_pk: int | None = None, ward_code: str | None, weight_kg: float | None,
-    identity_confirmed: bool, bag_intact: bool, now: datetime,
+    identity_confirmed: bool | None, bag_intact: bool | None, now: datetime,
 ) -> Facts:
     """Everything the checks need for one bag (by label code or id) and one patient (by
     wristband code or id), at `now`."""

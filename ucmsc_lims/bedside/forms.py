@@ -23,7 +23,8 @@ _SCAN = {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "f
 
 class BedsideForm(FlaskForm):
     """Nurse 1: wristband, weight, the two confirmations, then the bag. Enter in any field
-    submits; the page asks for what is still missing."""
+    submits; the page asks for what is still missing. The page always asks both questions:
+    an unticked box is recorded as a no, and a no is a NO-GO (SPEC 4.8)."""
 
     wristband = StringField(_l("Wristband"), validators=[Optional(), Length(max=120)],
                             render_kw=_SCAN)

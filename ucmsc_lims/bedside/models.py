@@ -12,13 +12,25 @@ from ..core.db import Base, utcnow
 
 GO, NO_GO = "GO", "NO_GO"
 OUTCOMES = ("completed", "stopped")
+# SPEC 4.8: nurse 1's two attestations as the record, the audit trail and the API spell them.
+YES, NO, NOT_ASKED = "yes", "no", "not asked"
+
+
+def attested(answer: bool | None) -> str:
+    """An attestation as recorded: NULL means the client never asked the nurse (an API body
+    without the field), which must never read as a yes."""
+    if answer is None:
+        return NOT_ASKED
+    return YES if answer else NO
 
 
 class Verification(Base):
     """Nurse 1's scans and the checks' answer; nurse 2's confirmation when it comes.
 
     Every scanned string gets a row, an unknown bag code included (SPEC 4.8), so the scanned
-    text is kept as typed and the bag and patient may be absent.
+    text is kept as typed and the bag and patient may be absent. `identity_confirmed` and
+    `bag_intact` are nurse 1's attestations (true, false, or NULL when not asked), made by
+    `nurse` at `created_at`; nurse 2's confirmation and the start read them, never write them.
     """
 
     __tablename__ = "verification"
@@ -37,8 +49,8 @@ class Verification(Base):
     bag_id: Mapped[int | None] = mapped_column(sa.ForeignKey("bag.id"))
     dose_id: Mapped[int | None] = mapped_column(sa.ForeignKey("dose.id"))
     weight_kg: Mapped[float | None]
-    identity_confirmed: Mapped[bool] = mapped_column(default=False)
-    bag_intact: Mapped[bool] = mapped_column(default=False)
+    identity_confirmed: Mapped[bool | None]
+    bag_intact: Mapped[bool | None]
     decision: Mapped[str] = mapped_column(sa.String(5))
     checks: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
     # Nurse 2 (SPEC 4.8): a different user, who scanned both again and signed.
@@ -61,6 +73,11 @@ class Verification(Base):
     def failed_checks(self) -> list[dict[str, Any]]:
         return [c for c in self.checks if not c["ok"]]
 
+    @property
+    def attestations(self) -> dict[str, str]:
+        return {"identity_confirmed": attested(self.identity_confirmed),
+                "bag_intact": attested(self.bag_intact)}
+
 
 class NearMiss(Base):
     """Every NO-GO, at whichever step it came (SPEC 4.8), listed for QA."""
@@ -79,6 +96,8 @@ class NearMiss(Base):
     failed: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
 
     user = relationship("User", lazy="joined")
+    # The list shows nurse 1's attestations beside each NO-GO.
+    verification = relationship("Verification", lazy="joined")
 
 
 class Infusion(Base):

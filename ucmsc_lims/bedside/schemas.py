@@ -6,6 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from .infusions import VITALS
+from .models import NO, NOT_ASKED, YES
 
 
 class CheckSchema(Schema):
@@ -15,8 +16,9 @@ class CheckSchema(Schema):
 
 
 class BedsideVerificationRequestSchema(Schema):
-    """`identity_confirmed` and `bag_intact` default to true for API clients: a scanner app
-    asks the nurse before it posts, and sends false when the nurse did not confirm."""
+    """`identity_confirmed` and `bag_intact` are the nurse's answers, sent by an app that asks
+    them. Absent (or null) is recorded as "not asked", never as a yes; false is a NO-GO
+    (`service.verify`). The SPEC 7 body of three fields stays valid."""
 
     patient_code = fields.String(required=True, validate=validate.Length(max=120))
     bag_code = fields.String(required=True, validate=validate.Length(max=120))
@@ -24,14 +26,30 @@ class BedsideVerificationRequestSchema(Schema):
                              validate=validate.Range(min=0.5, max=500))
     ward_code = fields.String(validate=validate.Length(max=40), load_default=None,
                               allow_none=True)
-    identity_confirmed = fields.Boolean(load_default=True)
-    bag_intact = fields.Boolean(load_default=True)
+    identity_confirmed = fields.Boolean(load_default=None, allow_none=True)
+    bag_intact = fields.Boolean(load_default=None, allow_none=True)
+
+
+ANSWERS = validate.OneOf((YES, NO, NOT_ASKED))
+
+
+class AttestationSchema(Schema):
+    """Nurse 1's answers as recorded, who gave them and when; nurse 2 and the start of the
+    infusion never change them."""
+
+    identity_confirmed = fields.String(required=True, validate=ANSWERS, metadata={
+        "description": 'The patient stated name and date of birth: "yes", "no" or "not asked".'})
+    bag_intact = fields.String(required=True, validate=ANSWERS, metadata={
+        "description": 'The bag is intact: "yes", "no" or "not asked".'})
+    by = fields.String(required=True, metadata={"description": "Username of nurse 1."})
+    at = fields.AwareDateTime(required=True)
 
 
 class BedsideVerificationSchema(Schema):
     verification_id = fields.Integer(required=True)
     decision = fields.String(required=True)
     checks = fields.List(fields.Nested(CheckSchema), required=True)
+    attestation = fields.Nested(AttestationSchema, required=True)
     ward_code = fields.String(allow_none=True)
     created_at = fields.AwareDateTime()
     confirmed_at = fields.AwareDateTime(allow_none=True)

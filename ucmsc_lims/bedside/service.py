@@ -170,11 +170,19 @@ def _refuse_with_near_miss(*, stage: str, verification: Verification, user: User
 
 def verify(
     *, patient_code: str, bag_code: str, weight_kg: float | None, by: User,
-    ward_code: str | None, identity_confirmed: bool, bag_intact: bool,
+    ward_code: str | None, identity_confirmed: bool | None, bag_intact: bool | None,
     now: datetime | None = None,
 ) -> Verification:
     """Run every check for one wristband and one bag and keep the answer (SPEC 4.8). Any
-    scanned string gets a decision; a NO-GO is also kept as a near-miss."""
+    scanned string gets a decision; a NO-GO is also kept as a near-miss.
+
+    `identity_confirmed` and `bag_intact` are nurse 1's attestations, recorded as given: True,
+    False, or None when the client did not ask. False is a NO-GO. None is recorded and shown
+    as "not asked" and does not by itself make a NO-GO: SPEC 7 fixes the API body as
+    `{patient_code, bag_code, weight_kg}`, and a client that sends only those must still get
+    its GO, and the record never claims a confirmation nobody gave. The page always asks
+    (an unticked box is False).
+    """
     if not by.can("bedside.verify"):
         raise NotPermitted(_("Only a nurse verifies bags at the bedside."))
     now = now or utcnow()
@@ -202,6 +210,7 @@ def verify(
         "bag": bag.bag_id if bag else None,
         "patient": patient.subject_id if patient else None,
         "failed": [c.check for c in checks if not c.ok],
+        **verification.attestations,
     })
     if decision == NO_GO:
         _record_near_miss(stage="verification", verification_id=verification.id, user=by,
@@ -211,6 +220,12 @@ def verify(
 
 
 # --- nurse 2 -----------------------------------------------------------------------------------
+
+
+def _attested_by_nurse_1(verification: Verification) -> dict:
+    """What the bag's history says about the verification it moves on: nurse 1's answers,
+    read from the record (nurse 2 and the start never re-attest)."""
+    return {"verification": verification.id, **verification.attestations}
 
 
 def _same_scans(verification: Verification, patient: Patient | None,
@@ -298,7 +313,8 @@ def confirm(
     # new signature renews it without a move.
     if bag.status == "received_on_ward":
         bagging.transition_bag(bag, "verified", by=signer, signature=signature,
-                               reason="second nurse confirmed", at=now)
+                               reason="second nurse confirmed", at=now,
+                               details=_attested_by_nurse_1(verification))
     if bag.dose.state == "bag_ready":
         trial.transition_dose(bag.dose, "verified", by=signer,
                               reason="bedside verification confirmed")
@@ -365,7 +381,8 @@ def start_infusion(verification: Verification, *, by: User,
             db.session.add(infusion)
     except IntegrityError:
         raise Conflict(_("bag already infused")) from None
-    bagging.transition_bag(bag, "infusing", by=by, reason="infusion started", at=now)
+    bagging.transition_bag(bag, "infusing", by=by, reason="infusion started", at=now,
+                           details=_attested_by_nurse_1(verification))
     if bag.dose.state == "verified":
         trial.transition_dose(bag.dose, "infused", by=by, reason="infusion started")
     audit.record(db.session, "infusion.started", infusion, actor=by, new={

@@ -393,7 +393,9 @@ class _Builder:
                     i.outcome or ("infusing" if i.ended_at is None else "ended"),
                     _url("bedside.infusion", "infusion.record", self.reader, infusion_id=i.id),
                     {"infusion_id": i.id, "started_at": _iso(i.started_at),
-                     "ended_at": _iso(i.ended_at)})
+                     "ended_at": _iso(i.ended_at),
+                     # SPEC 4.8: nurse 1's answers, "not asked" when the client never asked.
+                     **i.verification.attestations})
 
     def _adverse_event(self, e) -> Node:
         return Node(f"adverse_event:{e.id}", "adverse_event",

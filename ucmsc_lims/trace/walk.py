@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..bagging.models import Bag, BagSource
 from ..bedside.models import AdverseEvent, Infusion
@@ -125,7 +125,8 @@ def _patients_and_infusions(found: Found) -> None:
         return
     for infusion in db.session.scalars(
         sa.select(Infusion).where(Infusion.bag_id.in_(list(found.bags)))
-        .options(lazyload("*")).order_by(Infusion.id)
+        .options(lazyload("*"), joinedload(Infusion.verification).lazyload("*"))
+        .order_by(Infusion.id)
     ):
         found.infusions[infusion.id] = infusion
     if found.infusions:
