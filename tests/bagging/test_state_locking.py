@@ -20,6 +20,10 @@ def _user(username: str) -> User:
 
 def test_a_stale_bag_cannot_be_moved_from_the_state_it_no_longer_has(committed_app):
     with committed_app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            pytest.skip("SQLite: a request that may write holds the write lock from its "
+                        "start (core.sqlite), so no other request moves the bag between its "
+                        "read and its write")
         users = make_demo_users()
         _, bag = bag_on_ward(users, "A")
         db.session.commit()

@@ -8,6 +8,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import DecimalField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ..core.freetext import LabelText
 from .models import CONDITIONS, DISPOSITIONS, LOCATION_KINDS
 
 _SCAN = {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false",
@@ -19,9 +20,11 @@ def _condition_choices():
 
 
 class LocationForm(FlaskForm):
-    code = StringField(_l("Location code"), validators=[DataRequired(), Length(max=40)],
+    # SPEC 3: code and name print on the location's label.
+    code = StringField(_l("Location code"),
+                       validators=[DataRequired(), Length(max=40), LabelText()],
                        render_kw={"placeholder": "L-WARD-5A"})
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200)])
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=200), LabelText()])
     kind = SelectField(_l("Kind"), choices=[(k, k.replace("_", " ")) for k in LOCATION_KINDS])
     submit = SubmitField(_l("Add location"))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from ..labels.layout import printed_text
 from ..labels.symbols import BAR_HEIGHT_MM, LINEAR_QUIET_MODULES, X_DIMENSION_MM, code128
 from .models import Location
 
@@ -29,7 +30,7 @@ def location_label_svg(location: Location) -> str:
         f'<g class="symbol" data-symbol="code128"><path d="{bars}"/></g>'
         f'<g font-family="Liberation Sans, Arial, sans-serif" text-anchor="middle">'
         f'<text x="{_mm(width / 2)}" y="{_mm(BAR_HEIGHT_MM + 6.5)}" font-size="3">'
-        f"{escape(location.code)}</text>"
+        f"{escape(printed_text(location.code))}</text>"
         f'<text x="{_mm(width / 2)}" y="{_mm(BAR_HEIGHT_MM + 11)}" font-size="3">'
-        f"{escape(location.name)}</text></g></svg>\n"
+        f"{escape(printed_text(location.name))}</text></g></svg>\n"
     )

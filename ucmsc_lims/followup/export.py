@@ -2,7 +2,9 @@
 
 Every file has one row per record and the columns below, in this order. Dates are ISO 8601
 (`--DTC`), in the site's time zone where a time is given. Study days (`--DY`) count as SDTM
-does: day 0 of the protocol (dose 1) is study day 1, the day before it is day -1.
+does: day 0 of the protocol (dose 1) is study day 1, the day before it is day -1. A text value
+that a spreadsheet would run as a formula (it begins with = + - @, a tab or a carriage return and
+is not a plain number) is written with a leading single quote; numbers are written bare.
 
 Blinding (SPEC 2, 5): the arm columns (ARMCD, ARM, ACTARMCD, ACTARM) appear only in an export
 made by an unblinded role (the pharmacist) after the follow-up database lock was signed (meaning
@@ -100,7 +102,6 @@ DS.csv — disposition and survival, several rows per patient
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections.abc import Iterable
@@ -111,7 +112,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from ..auth.models import User
-from ..core import audit
+from ..core import audit, spreadsheet
 from ..core.clock import local, site_today
 from ..core.errors import NotPermitted
 from ..core.permissions import SEE_ARM
@@ -385,7 +386,7 @@ def _ds(study: _Study) -> Iterable[dict]:
 
 def _csv(header: tuple[str, ...], rows: Iterable[dict]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=header, extrasaction="raise", lineterminator="\r\n")
+    writer = spreadsheet.dict_writer(out, header, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
         writer.writerow(row)

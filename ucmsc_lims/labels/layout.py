@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import singledispatch
@@ -24,6 +25,20 @@ LINEAR_QUIET_MM = LINEAR_QUIET_MODULES * X_DIMENSION_MM
 PT_MM = 25.4 / 72
 
 Align = Literal["left", "right", "center"]
+# Control, invisible and line-separator characters: none prints, and each would break a format
+# (a NUL or escape is not XML, a line break splits a ZPL field).
+_UNPRINTED = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def printed_text(text: str) -> str:
+    """The text as every backend draws it: each unprinted character becomes a space.
+
+    Forms refuse these characters (core.freetext); this keeps text stored before, or set in
+    the configuration, from reaching a printer.
+    """
+    if text.isprintable():
+        return text
+    return "".join(" " if unicodedata.category(c) in _UNPRINTED else c for c in text)
 
 
 @dataclass(frozen=True)
@@ -37,6 +52,9 @@ class Text:
     max_width: float
     bold: bool = False
     align: Align = "left"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "text", printed_text(self.text))
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from datetime import datetime
@@ -14,6 +13,7 @@ from reportlab.lib.styles import getSampleStyleSheet
 from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from ..core import spreadsheet
 from ..core.clock import format_local
 from .service import Trace, table
 
@@ -29,7 +29,7 @@ def _details(node_dict: dict) -> str:
 def to_csv(result: Trace) -> str:
     """One row per node (`record` = node), then one per edge (`record` = edge)."""
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in table(result):
         data = row.node.as_dict()

@@ -21,6 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..core.freetext import LabelText
 from . import eligibility
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
@@ -38,7 +39,9 @@ class _EnrollmentBase(FlaskForm):
                                          validators=[DataRequired(), Length(max=40)])
     initials = StringField(_l("Initials"), validators=[DataRequired(), Length(max=4)])
     date_of_birth = DateField(_l("Date of birth"), validators=[DataRequired()])
-    site = StringField(_l("Site"), validators=[DataRequired(), Length(max=40)], default="01")
+    # SPEC 4.6: the site prints on the wristband.
+    site = StringField(_l("Site"), validators=[DataRequired(), Length(max=40), LabelText()],
+                       default="01")
     weight_kg = FloatField(_l("Weight (kg)"), validators=[InputRequired(),
                                                           NumberRange(min=20, max=250)])
     stratum = SelectField(_l("Stratum"), validators=[InputRequired()], validate_choice=True)

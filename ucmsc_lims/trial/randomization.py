@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal, cast
 
+from ucmsc_lims.core import spreadsheet
 from ucmsc_lims.core.errors import DomainError
 
 Arm = Literal["A", "B"]
@@ -157,14 +158,15 @@ def generate_allocation(
 def export_allocation_csv(allocations: Iterable[Allocation]) -> str:
     """The list as CSV that `import_allocation_csv` reads back unchanged.
 
-    Block columns are written only when every row knows its block.
+    Block columns are written only when every row knows its block. A stratum that looks like
+    a formula is written quoted (core.spreadsheet) and the import takes the quote off again.
     """
     rows = list(allocations)
     with_blocks = bool(rows) and all(
         row.block_number is not None and row.block_size is not None for row in rows
     )
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out, lineterminator="\n")
     writer.writerow(REQUIRED_COLUMNS + BLOCK_COLUMNS if with_blocks else REQUIRED_COLUMNS)
     for row in rows:
         values: list[object] = [row.stratum, row.randomization_number, row.arm]
@@ -208,7 +210,7 @@ def _check_header(header: list[str]) -> list[str]:
 
 def _parse_row(values: dict[str, str], with_blocks: bool) -> tuple[Allocation | None, list[str]]:
     problems: list[str] = []
-    stratum = values["stratum"]
+    stratum = spreadsheet.original_text(values["stratum"])
     if stratum != stratum.strip():
         problems.append(f"stratum {stratum!r} has spaces at its start or end")
     number = _positive_integer(
