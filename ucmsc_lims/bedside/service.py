@@ -155,7 +155,8 @@ def _refuse_with_near_miss(*, stage: str, verification: Verification, user: User
                            checks: list[dict]) -> None:
     """Keep the NO-GO and refuse. Like a wrong password (auth.service.check_credentials), the
     near-miss must survive the refusal, so this commits it alone: whatever else the request
-    had begun is rolled back first (an Idempotency-Key claim too, so a retry runs afresh)."""
+    had begun is rolled back first (an Idempotency-Key claim too; core.idempotency then keeps
+    the refusal as the first reply)."""
     verification_id, ward_code = verification.id, verification.ward_code
     db.session.rollback()
     _record_near_miss(stage=stage, verification_id=verification_id, user=user,
