@@ -59,6 +59,24 @@ def audit_checkpoint() -> None:
                else f"signed a checkpoint at chain position {signed}")
 
 
+@click.command("grant-app-role")
+@click.argument("role")
+@click.option("--password", envvar="APP_ROLE_PASSWORD", default=None,
+              help="Set the role's password (or APP_ROLE_PASSWORD).")
+def grant_app_role_command(role: str, password: str | None) -> None:
+    """PostgreSQL: create ROLE if missing and grant it what the served app may do, and no
+    more (core.privileges). Run as the tables' owner after every `flask db upgrade`."""
+    from .core.privileges import grant_app_role
+
+    try:
+        with db.engine.begin() as connection:
+            count = grant_app_role(connection, role, password=password)
+    except ValueError as refused:
+        raise click.ClickException(str(refused)) from None
+    click.echo(f"{role}: granted on {count} tables; it owns none, so it cannot delete, "
+               "truncate or alter them, nor lift their triggers")
+
+
 @users_cli.command("create")
 @click.option("--username", required=True)
 @click.option("--full-name", required=True)
@@ -121,5 +139,5 @@ def db_check() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (audit_cli, users_cli, seed_demo, backup, db_check):
+    for command in (audit_cli, users_cli, seed_demo, backup, db_check, grant_app_role_command):
         app.cli.add_command(command)
