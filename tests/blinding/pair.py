@@ -1,6 +1,7 @@
 """Two patients built the same way, one in each arm, through the same service calls in the same
 order (pairwise), from enrollment to the end of the infusion: the records the blinding harness
-renders side by side."""
+renders side by side. The held pair stops on the ward instead: the cell bag held by what is in
+it (its batch held or recalled, or a look-back), the saline bag by placebo parity."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from ucmsc_lims.bedside.models import Infusion, Verification
 from ucmsc_lims.custody import service as custody
 from ucmsc_lims.custody import shipments
 from ucmsc_lims.extensions import db
+from ucmsc_lims.lookback import service as lookback
+from ucmsc_lims.qc import release
 from ucmsc_lims.trial import service as trial
 from ucmsc_lims.trial import unblinding
 from ucmsc_lims.trial.models import Patient, UnblindingRequest
@@ -147,6 +150,45 @@ def build_pair(users, *, through: str = "infused") -> ArmPair:
                           "heart_rate_bpm": 72, "temperature_c": 36.9},
             premedication="none")
     # An emergency unblinding request for each (not confirmed: nobody sees an arm).
+    for record in pair.records:
+        record.unblinding = unblinding.request_unblinding(
+            record.patient, by=users["investigator"],
+            reason="Severe reaction needing the treatment known")
+    db.session.flush()
+    return pair
+
+
+# What holds the cell bag for its content (SPEC 4.2, 4.9): QA's hold of the batch, its recall,
+# a look-back from it.
+HOLD_CAUSES = ("lot_hold", "recall", "lookback")
+
+
+def hold_for_content(pair: ArmPair, cause: str) -> None:
+    """Hold arm A's bag for its batch the way `cause` does; nobody touches arm B's bag."""
+    qa = pair.users["qa"]
+    reason = "Sterility result of the batch under investigation"
+    if cause == "lot_hold":
+        release.hold_lot(pair.batch, by=qa, username="qa", password=DEMO_PASSWORD,
+                         reason=reason)
+    elif cause == "recall":
+        release.recall_lot(pair.batch, by=qa, username="qa", password=DEMO_PASSWORD,
+                           reason=reason)
+    else:
+        lookback.hold_affected(pair.batch.lot_id, by=qa, username="qa",
+                               password=DEMO_PASSWORD, reason=reason)
+    db.session.flush()
+
+
+def build_held_pair(users, cause: str) -> ArmPair:
+    """Both bags received on the ward, then the cell bag held for its content; the nurse scans
+    each at the bedside (a NO-GO, kept as a near-miss) and the investigator asks for an
+    emergency unblinding of each patient (not confirmed)."""
+    pair = build_pair(users, through="received")
+    hold_for_content(pair, cause)
+    for record in pair.records:
+        record.verification = bedside.verify(
+            patient_code=record.patient.code, bag_code=record.bag.code, weight_kg=70.0,
+            by=users["nurse"], ward_code=WARD, identity_confirmed=True, bag_intact=True)
     for record in pair.records:
         record.unblinding = unblinding.request_unblinding(
             record.patient, by=users["investigator"],

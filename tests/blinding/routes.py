@@ -52,12 +52,14 @@ SKIPPED = {
 }
 
 # An argument naming the arm record: the endpoint is requested for arm A and for arm B.
+# A record the pair did not make (the held pair infuses nothing) gives no value: the endpoint
+# is then not requested for either arm.
 RECORD_ARGUMENTS: dict[str, Callable[[ArmRecord], list[str]]] = {
     "bag_id": lambda r: [r.bag.bag_id],
     "subject_id": lambda r: [r.patient.subject_id],
-    "verification_id": lambda r: [str(r.verification.id)],
-    "infusion_id": lambda r: [str(r.infusion.id)],
-    "request_id": lambda r: [str(r.unblinding.id)],
+    "verification_id": lambda r: [str(r.verification.id)] if r.verification else [],
+    "infusion_id": lambda r: [str(r.infusion.id)] if r.infusion else [],
+    "request_id": lambda r: [str(r.unblinding.id)] if r.unblinding else [],
     "identifier": lambda r: [r.bag.bag_id, r.bag.code, r.patient.subject_id, r.patient.code],
 }
 
@@ -106,13 +108,15 @@ AUDIT_LISTS = ("audit.trail", "reports.index", "reports.audit_export")
 
 
 def _audit_filters(r: ArmRecord) -> list[dict[str, str]]:
-    return [
+    filters = [
         {"entity_type": "bag", "entity_id": r.bag.bag_id},
         {"entity_type": "patient", "entity_id": r.patient.subject_id},
         {"entity_type": "dose", "entity_id": f"{r.patient.subject_id}/1"},
-        {"entity_type": "verification", "entity_id": str(r.verification.id)},
-        {"entity_type": "infusion", "entity_id": str(r.infusion.id)},
     ]
+    for kind, record in (("verification", r.verification), ("infusion", r.infusion)):
+        if record is not None:
+            filters.append({"entity_type": kind, "entity_id": str(record.id)})
+    return filters
 
 
 @dataclass(frozen=True)

@@ -52,3 +52,16 @@ def bag_on_ward(users, arm: str, **enrollment):
     patient = patient_in_arm(users, arm, **enrollment)
     bag = received(users, released_bag(users, patient))
     return patient, bag
+
+
+def bag_for_ward(users, arm: str, *, batch, materials, places, ward: str = "ward",
+                 receive: bool = True):
+    """A patient in `arm` with a released bag from `batch` (or saline) addressed to
+    `places[ward]`: received there, or still in transit."""
+    patient = patient_in_arm(users, arm, weight_kg=70.0)
+    bag = released_bag(users, patient, batch=batch, materials=materials)
+    in_transit(users, bag, places=places, ward=places[ward])
+    if receive:
+        custody.receive_on_ward(bag, ward=places[ward], by=users["nurse"], temperature_c=5.5)
+        db.session.flush()
+    return patient, bag

@@ -80,7 +80,10 @@ def test_hold_puts_only_the_uninfused_bags_on_hold_in_one_signed_action(chain, u
 
     assert chain.bag_a.status == "on_hold"
     assert chain.bag_infused.status in ("infusing", "infused")
-    assert chain.bag_b.status == "received_on_ward"
+    # The saline bag of the same fill day is held with it for placebo parity (SPEC 4.5).
+    assert chain.bag_b.status == "on_hold"
+    assert [row.bag.bag_id for row in service.parity_bags(case, by=users["qa"])] == [
+        chain.bag_b.bag_id]
     assert case.bags_held == 1
     assert case.signature.meaning == "lookback_hold"
     signatures = db.session.scalars(
@@ -154,6 +157,9 @@ def test_qa_runs_the_lookback_from_the_page_and_lands_on_the_case(chain, users, 
     assert response.status_code == 302
     case_page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "LB-0001" in case_page and chain.patient_infused.subject_id in case_page
+    # The saline bag held for parity is listed for QA (it is no affected bag).
+    assert "Saline bags held for placebo parity" in case_page
+    assert chain.bag_b.bag_id in case_page
 
 
 def test_the_lookback_page_is_closed_to_a_nurse(chain, login_as):

@@ -1,10 +1,11 @@
-"""Fill session, verification, release and label print forms."""
+"""Fill session, verification, release, label print and hold disposition forms."""
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField, SubmitField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from .printing import FORMATS
@@ -50,3 +51,14 @@ class PrintForm(FlaskForm):
     reason = StringField(_l("Reason (required for a reprint)"),
                          validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Print"))
+
+
+class HoldDispositionForm(SignForm):
+    """The pharmacist's signed disposition of a bag a product hold holds."""
+
+    decision = RadioField(_l("Disposition"), choices=[
+        SelectChoice("destroy", _l("Destroy")),
+        SelectChoice("release", _l("Release: back to the state it left (parity bags only)")),
+    ], validators=[DataRequired()])
+    reason = StringField(_l("Reason"), validators=[DataRequired(), Length(max=500)])
+    submit = SubmitField(_l("Sign: bag hold disposition"))

@@ -1,4 +1,5 @@
-"""Bags, their label issues, their unblinded source and the fill sessions they are made in.
+"""Bags, their label issues, their unblinded source, the fill sessions they are made in and the
+product holds that keep them from use.
 
 A bag row exists from the moment its label is prepared (status `pending_fill`, not a SPEC 4.7
 state: the label is printed FIRST and scanned at filling, SPEC 4.5); filling moves it to
@@ -18,6 +19,7 @@ from ..auth.models import User
 from ..core.db import Base, utcnow
 
 if TYPE_CHECKING:
+    from ..core.esign import Signature
     from ..manufacturing.models import Lot
     from ..materials.models import MaterialLot
     from ..trial.models import Dose, Patient
@@ -164,3 +166,77 @@ class BagSource(Base):
     anticoagulant: Mapped[MaterialLot] = relationship(foreign_keys=[anticoagulant_material_id])
     saline: Mapped[MaterialLot] = relationship(foreign_keys=[saline_material_id])
     container: Mapped[MaterialLot] = relationship(foreign_keys=[container_material_id])
+
+
+# What a product hold answers (SPEC 4.2, 4.9): QA's hold of a batch, its recall, a look-back.
+LOT_HOLD, RECALL, LOOKBACK = "lot_hold", "recall", "lookback"
+HOLD_KINDS = (LOT_HOLD, RECALL, LOOKBACK)
+
+
+class ProductHold(Base):
+    """Bags put on hold for what is in them, and the saline bags held with them for placebo
+    parity (SPEC 4.5). UNBLINDED ONLY: it ties bags to a lot and says which hold is real."""
+
+    __tablename__ = "product_hold"
+    __table_args__ = (
+        sa.CheckConstraint("kind IN ('lot_hold', 'recall', 'lookback')", name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    # The held batch (lot hold, recall); a look-back may start from a donor or a material.
+    lot_id: Mapped[int | None] = mapped_column(sa.ForeignKey("lot.id"), index=True)
+    # What people call the cause: the lot id or the look-back number.
+    reference: Mapped[str] = mapped_column(sa.String(80))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    opened_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
+    # The signature of the hold, recall or look-back that opened it.
+    signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature.id"))
+
+    lot: Mapped[Lot | None] = relationship()
+    opened_by: Mapped[User] = relationship()
+    bags: Mapped[list[ProductHoldBag]] = relationship(back_populates="hold",
+                                                      order_by="ProductHoldBag.id")
+
+    @property
+    def number(self) -> str:
+        return f"PH-{self.id:04d}"
+
+    @property
+    def audit_id(self) -> str:
+        return self.number
+
+
+class ProductHoldBag(Base):
+    """One bag a product hold holds: a real one (its content is the cause) or a parity one (a
+    saline bag held so that the hold does not mark the arm). Open until the bag leaves the
+    hold; a bag is in at most one open product hold at a time."""
+
+    __tablename__ = "product_hold_bag"
+    __table_args__ = (
+        sa.UniqueConstraint("hold_id", "bag_id"),
+        sa.Index("uq_product_hold_bag_open_bag_id", "bag_id", unique=True,
+                 postgresql_where=sa.text("left_at IS NULL"),
+                 sqlite_where=sa.text("left_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hold_id: Mapped[int] = mapped_column(sa.ForeignKey("product_hold.id"))
+    bag_id: Mapped[int] = mapped_column(sa.ForeignKey("bag.id"), index=True)
+    parity: Mapped[bool] = mapped_column(default=False)
+    held_from: Mapped[str] = mapped_column(sa.String(20))
+    # Set by `transition_bag` when the bag leaves `on_hold`, whoever moves it.
+    left_at: Mapped[datetime | None]
+    left_to: Mapped[str | None] = mapped_column(sa.String(20))
+    left_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    signature_id: Mapped[int | None] = mapped_column(sa.ForeignKey("signature.id"))
+
+    hold: Mapped[ProductHold] = relationship(back_populates="bags")
+    bag: Mapped[Bag] = relationship()
+    left_by: Mapped[User | None] = relationship(foreign_keys=[left_by_id])
+    signature: Mapped[Signature | None] = relationship()
+
+    @property
+    def is_open(self) -> bool:
+        return self.left_at is None

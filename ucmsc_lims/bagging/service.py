@@ -1,7 +1,8 @@
 """The bag's life cycle (SPEC 4.7) and the reads other domains and the API use.
 
 `transition_bag` is the one place a bag's state changes; custody and the bedside call it. The
-actions that make and label bags live in `fill.py` and `printing.py` and move bags through here.
+actions that make and label bags live in `fill.py` and `printing.py`, the product holds and their
+placebo parity in `holds.py`; all move bags through here.
 """
 
 from __future__ import annotations
@@ -19,10 +20,11 @@ from ..core.errors import DomainError, InvalidTransition, NotFound, NotPermitted
 from ..core.esign import Signature
 from ..core.ids import ScanError, parse_bag_code
 from ..core.locking import lock_for_update
+from ..core.permissions import PHARMACIST
 from ..extensions import db
 from ..manufacturing.models import Lot
 from ..trial.models import Dose, Patient
-from .models import Bag, BagLabelIssue, BagSource
+from .models import LOT_HOLD, Bag, BagLabelIssue, BagSource, ProductHold, ProductHoldBag
 from .states import (
     BAG_MACHINE,
     BAG_RULES,
@@ -171,6 +173,45 @@ def bag_history(bag: Bag, *, blinded: bool) -> list[audit.AuditEntry]:
     return list(db.session.scalars(query.order_by(audit.AuditEntry.id)))
 
 
+# --- the product hold register (UNBLINDED ONLY) -----------------------------------------------
+
+
+def open_product_hold(bag: Bag) -> ProductHoldBag | None:
+    """The product hold that holds this bag now, if one does."""
+    return db.session.scalar(sa.select(ProductHoldBag).where(
+        ProductHoldBag.bag_id == bag.id, ProductHoldBag.left_at.is_(None)))
+
+
+def product_hold_in_force(hold: ProductHold) -> bool:
+    """The real hold stands: its batch is still on hold (a lot hold), or one of the bags it
+    holds for their content is still on hold. Until then its parity bags stay held."""
+    if hold.kind == LOT_HOLD and hold.lot is not None and hold.lot.state == "on_hold":
+        return True
+    return db.session.scalar(sa.select(sa.exists().where(
+        ProductHoldBag.hold_id == hold.id, ProductHoldBag.parity.is_(False),
+        ProductHoldBag.left_at.is_(None)))) or False
+
+
+def _parity_release(bag: Bag, to_state: str, by: User) -> bool:
+    """SPEC 4.7 names QA for the way back from a hold. A parity hold is the pharmacist's
+    blinding device (as arm-B postponements are, SPEC 4.5): the pharmacist may sign its
+    release, once the real hold it matches has ended."""
+    if PHARMACIST not in by.role_names or bag.status != ON_HOLD or to_state != bag.held_from:
+        return False
+    row = open_product_hold(bag)
+    return row is not None and row.parity and not product_hold_in_force(row.hold)
+
+
+def _leave_product_hold(bag: Bag, to_state: str, *, by: User, signature: Signature | None,
+                        at: datetime) -> None:
+    """Whoever moves a bag off hold closes its product hold row, so the register never says a
+    bag is held when it is not."""
+    row = open_product_hold(bag)
+    if row is not None:
+        row.left_at, row.left_to, row.left_by_id = at, to_state, by.id
+        row.signature_id = getattr(signature, "id", None)
+
+
 # --- the one place bag states change ----------------------------------------------------------
 
 
@@ -187,7 +228,7 @@ def check_transition(bag: Bag, to_state: str, *, by: User, reason: str | None = 
             f"A held bag goes back to the state it was held from: bag {bag.bag_id} was "
             f"'{bag.held_from}', not '{to_state}'.")
     rule = BAG_RULES[(bag.status, to_state)]
-    if not (by.role_names & rule.roles):
+    if not (by.role_names & rule.roles) and not _parity_release(bag, to_state, by):
         who = " or ".join(ROLE_WORDS[r] for r in sorted(rule.roles))
         raise NotPermitted(
             f"Only {who} may move a bag from '{bag.status}' to '{to_state}'.")
@@ -238,6 +279,7 @@ def transition_bag(
         bag.held_from = old
     elif old == ON_HOLD:
         bag.held_from = None
+        _leave_product_hold(bag, to_state, by=by, signature=signature, at=at)
     bag.status = to_state
     bag.status_changed_at = at
     hidden = to_state in _REASON_HIDDEN or old == ON_HOLD

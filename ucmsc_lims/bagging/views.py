@@ -1,4 +1,5 @@
-"""Bagging pages: the fill session, fill verification, release for issue, bags and labels."""
+"""Bagging pages: the fill session, fill verification, release for issue, bags, labels and the
+product holds waiting for the pharmacist's disposition."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from ..core.clock import site_today
 from ..core.errors import DomainError
 from ..core.permissions import requires
 from ..navigation import NavEntry
-from . import fill, printing, service
+from . import fill, holds, printing, service
 from .forms import (
     FillForm,
+    HoldDispositionForm,
     PrintForm,
     PrintSheetForm,
     ReleaseForm,
@@ -27,6 +29,7 @@ NAV_ENTRIES = [
     NavEntry(_l("Fill session"), "bagging.session_page", "bag.fill"),
     NavEntry(_l("Fill verification"), "bagging.verify_page", "bag.verify_fill"),
     NavEntry(_l("Release bags"), "bagging.release_page", "bag.release"),
+    NavEntry(_l("Product holds"), "bagging.holds_page", "bag.hold"),
     NavEntry(_l("Bags"), "bagging.bags", "bag.read"),
 ]
 
@@ -176,6 +179,42 @@ def release(bag_id: str):
         return _release_page(refused.status)
     flash(_("Bag %(bag)s released for issue.", bag=bag_id), "success")
     return redirect(url_for("bagging.release_page"))
+
+
+def _holds_page(status: int = 200):
+    found = holds.open_holds(by=_me())
+    return render_template(
+        "bagging/holds.html", holds=found, can_dispose=current_user.can("bag.destroy"),
+        waiting=sum(len(view.waiting) for view in found),
+        forms={held.bag.id: HoldDispositionForm(prefix=held.bag.bag_id)
+               for view in found for held in view.bags}), status
+
+
+@bp.route("/holds")
+@requires("bag.hold")
+def holds_page():
+    """UNBLINDED: bags held for their content and their parity bags, with what waits for the
+    pharmacist's disposition."""
+    return _holds_page()
+
+
+@bp.route("/holds/bags/<bag_id>/disposition", methods=["POST"])
+@requires("bag.destroy")
+def dispose_held_bag(bag_id: str):
+    form = HoldDispositionForm(prefix=bag_id)
+    if not form.validate_on_submit():
+        flash(_("Choose the disposition, give the reason and enter your password."), "error")
+        return _holds_page(400)
+    try:
+        bag = holds.dispose(service.get_bag(bag_id), decision=form.decision.data, by=_me(),
+                            password=form.password.data, reason=form.reason.data)
+    except DomainError as refused:
+        flash(refused.message, "error")
+        return _holds_page(refused.status)
+    done = (_("Bag %(bag)s destroyed.", bag=bag.bag_id) if bag.status == "destroyed"
+            else _("Bag %(bag)s released from its hold.", bag=bag.bag_id))
+    flash(done, "success")
+    return redirect(url_for("bagging.holds_page"))
 
 
 @bp.route("/bags")

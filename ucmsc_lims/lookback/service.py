@@ -4,8 +4,9 @@ hold in one action signed by QA; per infused patient, the pharmacist's decision 
 investigator must be told.
 
 Unblinded only: every function refuses a blinded caller, and every audit entry written here is
-absent from the trail blinded users read. The bags move through `bagging.service.transition_bag`,
-which tells blinded readers "product on hold: contact pharmacy" and nothing more.
+absent from the trail blinded users read. The bags go on hold through `bagging.holds`, which
+holds saline bags with them for placebo parity (SPEC 4.5) and moves every bag through
+`transition_bag`: blinded readers read "product on hold: contact pharmacy" and nothing more.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..auth.models import User
+from ..bagging import holds
 from ..bagging import service as bagging
-from ..bagging.models import Bag
+from ..bagging.models import LOOKBACK, Bag, ProductHoldBag
 from ..bagging.states import BEFORE_INFUSING, ON_HOLD
 from ..core import audit, esign
 from ..core.errors import Conflict, DomainError, NotFound, NotPermitted
@@ -157,14 +159,14 @@ def hold_affected(identifier: str, *, by: User, username: str, password: str,
             case_id=case.id, bag_id=row.bag.id, patient_id=row.bag.patient_id,
             lot_id=row.lot.id if row.lot else None, status_before=row.bag.status,
             infused=row.infused, held=row.holdable))
-    for row in to_hold:
-        bagging.transition_bag(row.bag, ON_HOLD, by=by,
-                               reason=f"Look-back {number}: {reason}")
+    hold = holds.hold_bags([row.bag for row in to_hold], kind=LOOKBACK, reference=number,
+                           cause=f"Look-back {number}: {reason}", by=by, signature=signature)
     audit.record(db.session, "lookback.opened", case, actor=by, reason=reason,
                  blinded_visible=False,
                  new={"origin": found.origin_ref, "lots": [lot.lot_id for lot in found.lots],
                       "bags_affected": [row.bag.bag_id for row in found.bags],
                       "bags_held": [row.bag.bag_id for row in to_hold],
+                      "product_hold": hold.number if hold else None,
                       "patients_infused": [p.patient.subject_id
                                            for p in found.infused_patients],
                       "signature_id": signature.id})
@@ -181,6 +183,12 @@ def get_case(number: str, *, by: User) -> LookbackCase:
     if case is None:
         raise NotFound(f"No look-back case {number}.")
     return case
+
+
+def parity_bags(case: LookbackCase, *, by: User) -> list[ProductHoldBag]:
+    """The saline bags held with the case's bags for placebo parity."""
+    _require_unblinded(by, "lookback.read")
+    return holds.parity_bags_of(LOOKBACK, case.number, by=by)
 
 
 def list_cases(*, by: User) -> list[LookbackCase]:

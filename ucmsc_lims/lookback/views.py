@@ -68,6 +68,7 @@ def _case_page(number: str, form: DecisionForm | None = None, status: int = 200,
     case = service.get_case(number, by=current_user)
     return render_template("lookback/case.html", case=case,
                            infused=service.infused_patients(case, by=current_user),
+                           parity=service.parity_bags(case, by=current_user),
                            form=form or DecisionForm(), error=error), status
 
 

@@ -1,7 +1,8 @@
 """Lot release, conditional release, rejection, hold and recall by QA e-signature (SPEC 4.3).
 
 Release lives with QC, downstream of manufacturing: it reads the lot, its donor, its results and
-deviations, and moves the lot through manufacturing's one transition function.
+deviations, and moves the lot through manufacturing's one transition function. A hold or recall
+of a batch also holds its un-infused bags, with their placebo parity (`bagging.holds`).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ..auth.models import User
+from ..bagging import holds
+from ..bagging.models import LOT_HOLD, RECALL
 from ..core import esign
 from ..core.db import utcnow
 from ..core.errors import DomainError, NotPermitted
@@ -158,6 +161,8 @@ def reject_lot(lot: Lot, *, by: User, username: str, password: str, reason: str)
 
 
 def hold_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
+    """QA holds the lot by e-signature; a batch's un-infused bags go on hold with it, and with
+    them as many saline bags of their fill day (placebo parity, SPEC 4.5)."""
     _require_qa(by, "lot.hold")
     manufacturing.machine_for(lot.kind).check(lot.state, "on_hold")
     if not reason.strip():
@@ -165,12 +170,15 @@ def hold_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -
     signature = esign.sign(db.session, username=username, password=password, meaning="lot_hold",
                            entity=("lot", lot.lot_id), signer_must_be=by,
                            content=_content(lot, "lot_hold", reason=reason))
-    return manufacturing.transition(lot, "on_hold", by=by, reason=reason, signature=signature)
+    manufacturing.transition(lot, "on_hold", by=by, reason=reason, signature=signature)
+    holds.hold_lot_bags(lot, kind=LOT_HOLD, by=by, reason=reason, signature=signature)
+    return lot
 
 
 def end_hold(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
     """A held lot goes back to the state it was held from, by QA's signed disposition (SPEC 2:
-    QA holds by e-signature, and a hold is lifted the same way)."""
+    QA holds by e-signature, and a hold is lifted the same way); the bags it held, and as many
+    of their parity bags, go back to the state they left in the same action."""
     _require_qa(by, "lot.hold")
     if lot.state != "on_hold":
         raise DomainError(f"Lot {lot.lot_id} is not on hold.")
@@ -180,12 +188,15 @@ def end_hold(lot: Lot, *, by: User, username: str, password: str, reason: str) -
                            meaning="lot_hold_disposition", entity=("lot", lot.lot_id),
                            signer_must_be=by,
                            content=_content(lot, "lot_hold_disposition", reason=reason))
-    return manufacturing.transition(lot, lot.held_from or "", by=by, reason=reason,
-                                    signature=signature)
+    manufacturing.transition(lot, lot.held_from or "", by=by, reason=reason,
+                             signature=signature)
+    holds.end_lot_hold(lot, by=by, username=username, password=password, reason=reason)
+    return lot
 
 
 def recall_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
-    """SPEC 4.2, 4.9: a recall is signed; the look-back starts from the recalled lot."""
+    """SPEC 4.2, 4.9: a recall is signed; the look-back starts from the recalled lot. Its
+    un-infused bags go on hold with their parity bags, for the pharmacist to destroy."""
     _require_qa(by, "lot.hold")
     manufacturing.machine_for(lot.kind).check(lot.state, "recalled")
     if not reason.strip():
@@ -193,7 +204,9 @@ def recall_lot(lot: Lot, *, by: User, username: str, password: str, reason: str)
     signature = esign.sign(db.session, username=username, password=password,
                            meaning="lot_recall", entity=("lot", lot.lot_id), signer_must_be=by,
                            content=_content(lot, "lot_recall", reason=reason))
-    return manufacturing.transition(lot, "recalled", by=by, reason=reason, signature=signature)
+    manufacturing.transition(lot, "recalled", by=by, reason=reason, signature=signature)
+    holds.hold_lot_bags(lot, kind=RECALL, by=by, reason=reason, signature=signature)
+    return lot
 
 
 @dataclass(frozen=True)
