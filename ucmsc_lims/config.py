@@ -29,6 +29,10 @@ def _database_url(instance_path: Path) -> str:
     return url
 
 
+def _megabytes(text: str) -> int:
+    return int(float(text) * 1024 * 1024)
+
+
 def from_environment(instance_path: Path) -> dict:
     """The configuration for a served app; tests pass their own overrides on top."""
     env = os.environ
@@ -41,11 +45,25 @@ def from_environment(instance_path: Path) -> dict:
         "DEMO_PASSWORD": env.get("DEMO_PASSWORD", "demo-password-123"),
         # SPEC 6: idle session timeout, lock-out, minimum password length.
         "IDLE_TIMEOUT": timedelta(minutes=int(env.get("IDLE_TIMEOUT_MINUTES", "15"))),
+        # SPEC 6, auth.throttle: LOCKOUT_THRESHOLD failures against one account within
+        # LOCKOUT_MINUTES back off the address they came from for the rest of that time; the
+        # account itself locks for LOCKOUT_MINUTES only once the failures came from at least
+        # LOCKOUT_ADDRESSES addresses, so one attacker cannot lock out a nurse elsewhere.
         "LOCKOUT_THRESHOLD": int(env.get("LOCKOUT_THRESHOLD", "5")),
         "LOCKOUT_DURATION": timedelta(minutes=int(env.get("LOCKOUT_MINUTES", "15"))),
+        "LOCKOUT_ADDRESSES": int(env.get("LOCKOUT_ADDRESSES", "3")),
+        # Reverse proxies in front of the app that append the client to X-Forwarded-For; the
+        # client address (rate limit, back-off) is read from them, never from an untrusted one.
+        "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", "0")),
         "PASSWORD_MIN_LENGTH": 12,
         "API_TOKEN_LIFETIME": timedelta(hours=int(env.get("API_TOKEN_HOURS", "12"))),
+        # Counted in Redis when REDIS_URL is set, else in the database (auth.throttle), so
+        # every worker and server counts together.
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "20 per minute"),
+        # A body larger than this is refused with 413 before it is read; file uploads (logger
+        # and allocation CSVs, the only multipart forms) have a smaller limit of their own.
+        "MAX_CONTENT_LENGTH": _megabytes(env.get("MAX_REQUEST_MB", "16")),
+        "MAX_UPLOAD_LENGTH": _megabytes(env.get("MAX_UPLOAD_MB", "2")),
         # Argon2id parameters (RFC 9106 second recommended option); tests use cheap ones.
         "ARGON2_TIME_COST": int(env.get("ARGON2_TIME_COST", "3")),
         "ARGON2_MEMORY_COST": int(env.get("ARGON2_MEMORY_COST", str(64 * 1024))),

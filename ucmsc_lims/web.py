@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from flask import (
     Blueprint,
     Flask,
+    Request,
     current_app,
     flash,
     g,
@@ -22,7 +23,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import AnonymousUserMixin, current_user, logout_user
 from sqlalchemy.exc import DataError, IntegrityError
-from werkzeug.exceptions import Forbidden, HTTPException
+from werkzeug.exceptions import Forbidden, HTTPException, RequestEntityTooLarge
 
 from .core.clock import format_local
 from .core.db import LARGEST_ID
@@ -69,7 +70,20 @@ def health():
     return {"status": "ok"}
 
 
+class LimsRequest(Request):
+    """SPEC 6: file uploads (multipart forms: logger and allocation CSVs) are held to
+    MAX_UPLOAD_LENGTH, every other body to MAX_CONTENT_LENGTH, before either is read."""
+
+    @property
+    def max_content_length(self) -> int | None:
+        if self.mimetype == "multipart/form-data" and current_app:
+            return current_app.config["MAX_UPLOAD_LENGTH"]
+        return super().max_content_length
+
+
 def install_request_hooks(app: Flask) -> None:
+    app.request_class = LimsRequest
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.before_request(_assign_request_id)
     app.before_request(_load_api_user)
     app.before_request(_enforce_idle_timeout)
@@ -201,6 +215,25 @@ def _unstorable_input(error: DataError | OverflowError):
     return _domain_error(DomainError(_(
         "The input holds a character or a length that no field accepts; nothing was saved."
     )))
+
+
+def _too_large(_error: RequestEntityTooLarge):
+    """A 413 in plain words, as a page or as problem+json, never a 500."""
+    upload = request.mimetype == "multipart/form-data"
+    limit = request.max_content_length or 0
+    if upload:
+        message = _("The file is larger than the server accepts (at most %(mb)s MB); nothing "
+                    "was saved.", mb=f"{limit / 1024 / 1024:g}")
+    else:
+        message = _("The request is larger than the server accepts (at most %(mb)s MB); "
+                    "nothing was saved.", mb=f"{limit / 1024 / 1024:g}")
+    db.session.rollback()
+    if is_api_request():
+        from .api.problem import problem_response
+
+        return problem_response(413, message)
+    return render_template("error.html", status=413, title=_("Request too large"),
+                           message=message), 413
 
 
 def page_error(error: HTTPException):

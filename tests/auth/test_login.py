@@ -73,27 +73,6 @@ def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(auth, user
     assert _actions(db)[-1] == "auth.failed"
 
 
-def test_five_failures_lock_the_account_even_against_the_right_password(auth, users, db):
-    for _ in range(5):
-        auth.login("nurse", "not-the-password")
-
-    response = auth.login("nurse")
-
-    assert response.status_code == 401
-    assert CREDENTIALS_REFUSED in response.get_data(as_text=True)
-    assert users["nurse"].locked_until > utcnow()
-    assert "auth.locked" in _actions(db)
-
-
-def test_the_lock_ends_after_its_duration(auth, users, db):
-    for _ in range(5):
-        auth.login("nurse", "not-the-password")
-    users["nurse"].locked_until = utcnow() - timedelta(seconds=1)
-    db.session.flush()
-
-    assert auth.login("nurse").status_code == 302
-
-
 def test_a_locked_account_loses_its_open_session(client, login_as, users, db):
     login_as("nurse")
     users["nurse"].locked_until = utcnow() + timedelta(minutes=15)

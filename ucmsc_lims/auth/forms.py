@@ -15,6 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from ..core.freetext import LabelText
 from ..core.permissions import ROLE_LABELS, ROLES
 
 
@@ -38,8 +39,11 @@ def _role_choices():
 
 
 class CreateUserForm(FlaskForm):
-    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80)])
-    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200)])
+    # The printed name on signatures, PDFs and labels (core.freetext).
+    username = StringField(_l("Username"), validators=[DataRequired(), Length(max=80),
+                                                       LabelText()])
+    full_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=200),
+                                                         LabelText()])
     password = PasswordField(_l("Initial password"), validators=[DataRequired(),
                              Length(max=1024)])
     roles = RoleCheckboxes(_l("Roles"), choices=_role_choices(), validators=[DataRequired()])

@@ -21,6 +21,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None]
+    # SPEC 6: page sessions carry the epoch they were opened in; bumping it ends every page
+    # session of the account at once (sign-out, password reset, role change, lock-out).
+    session_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
     language: Mapped[str] = mapped_column(sa.String(10), default="en")
     # SPEC 8: each nurse account has a home ward (a location code).
     home_ward: Mapped[str | None] = mapped_column(sa.String(40))
@@ -117,3 +120,23 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInAttempt(Base):
+    """One credential check from one client address (SPEC 6), kept only as long as the login
+    rate limit and the back-off look back (auth.throttle prunes older rows).
+
+    Not a GMP record: the audit trail keeps every failure for good."""
+
+    __tablename__ = "sign_in_attempt"
+    __table_args__ = (
+        sa.Index("ix_sign_in_attempt_address_at", "address", "attempted_at"),
+        sa.Index("ix_sign_in_attempt_username_at", "username", "attempted_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(64))
+    username: Mapped[str] = mapped_column(sa.String(80))
+    purpose: Mapped[str] = mapped_column(sa.String(60))
+    succeeded: Mapped[bool]
+    attempted_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,4 +1,5 @@
-"""Account actions: create, roles, passwords, credential checks with lock-out, API tokens."""
+"""Account actions: create, roles, passwords, credential checks with back-off and lock-out,
+page sessions and API tokens."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from ..core import audit
 from ..core.db import utcnow
 from ..core.errors import AuthenticationFailed, DomainError, NotFound, NotPermitted
 from ..core.permissions import ADMIN, BLINDED_ROLES, ROLES, UNBLINDED_ROLES
-from ..extensions import db
+from ..extensions import client_address, db
+from . import throttle
 from .models import ApiToken, User, UserRole
 from .passwords import burn_time, check_password, hash_password
 
@@ -102,6 +104,8 @@ def set_roles(user: User, roles: set[str], *, by: User, reason: str | None = Non
     user.roles = keep + added
     audit.record(db.session, "user.roles_changed", user, actor=by,
                  old={"roles": old}, new={"roles": sorted(roles)}, reason=reason)
+    if set(old) != roles:
+        end_sessions(user, by=by, cause="roles_changed")
     return user
 
 
@@ -111,6 +115,7 @@ def reset_password(user: User, new_password: str, *, by: User) -> User:
     user.failed_logins = 0
     user.locked_until = None
     audit.record(db.session, "user.password_reset", user, actor=by)
+    end_sessions(user, by=by, cause="password_reset")
     return user
 
 
@@ -135,46 +140,67 @@ def set_active(user: User, active: bool, *, by: User, reason: str) -> User:
     user.active = active
     audit.record(db.session, "user.activated" if active else "user.deactivated", user,
                  actor=by, old={"active": old}, new={"active": active}, reason=reason)
+    if old and not active:
+        end_sessions(user, by=by, cause="deactivated")
     return user
 
 
 def check_credentials(username: str, password: str, *, purpose: str) -> User:
-    """Authenticate, counting failures towards lock-out (SPEC 6).
+    """Authenticate, with the back-off and lock-out of auth.throttle (SPEC 6).
 
     A refusal commits its own bookkeeping before raising: the failure must count even though
     the action it guarded is refused. Callers therefore check credentials before they change
-    anything else in the request.
+    anything else in the request. An address over the rate limit or backed off is refused
+    (429) before any password is checked.
     """
     now = utcnow()
-    user = get_user_by_username(username.strip())
+    username = username.strip()[:80]
+    address = client_address()
+    if address is not None:
+        throttle.refuse_when_throttled(address, username, purpose, now)
+    user = get_user_by_username(username)
     if user is None:
         burn_time(password)
+        if address is not None:
+            throttle.record_attempt(address, username, purpose, succeeded=False, now=now)
         audit.record(db.session, "auth.failed", ("user_account", None),
-                     new={"username": username[:80], "purpose": purpose})
+                     new={"username": username, "purpose": purpose})
         db.session.commit()
         raise AuthenticationFailed(CREDENTIALS_REFUSED)
     if not user.active or user.is_locked(now) or not check_password(user.password_hash, password):
-        _count_failure(user, now, purpose)
+        if address is not None:
+            throttle.record_attempt(address, username, purpose, succeeded=False, now=now)
+        _count_failure(user, now, purpose, address)
         db.session.commit()
         raise AuthenticationFailed(CREDENTIALS_REFUSED)
+    if address is not None:
+        throttle.record_attempt(address, username, purpose, succeeded=True, now=now)
     if user.failed_logins:
         user.failed_logins = 0
     return user
 
 
-def _count_failure(user: User, now: datetime, purpose: str) -> None:
+def _count_failure(user: User, now: datetime, purpose: str, address: str | None) -> None:
     cfg = current_app.config
     if user.is_locked(now):
         audit.record(db.session, "auth.failed", user, actor=user,
                      new={"purpose": purpose, "locked": True})
         return
     user.failed_logins += 1
-    locked = user.failed_logins >= cfg["LOCKOUT_THRESHOLD"]
+    if address is None:
+        # Outside a request (the CLI) there is no address to back off: failures count
+        # towards the lock-out directly.
+        locked = user.failed_logins >= cfg["LOCKOUT_THRESHOLD"]
+    else:
+        locked = throttle.account_lock_due(user.username, now)
     if locked:
         user.locked_until = now + cfg["LOCKOUT_DURATION"]
         user.failed_logins = 0
     audit.record(db.session, "auth.locked" if locked else "auth.failed", user, actor=user,
                  new={"purpose": purpose, "failed_logins": user.failed_logins, "locked": locked})
+    if locked:
+        # Someone may know or be guessing the password: nothing opened before stays open.
+        end_sessions(user, by=user, cause="locked")
 
 
 def record_sign_in(user: User, *, via: str) -> None:
@@ -182,7 +208,36 @@ def record_sign_in(user: User, *, via: str) -> None:
 
 
 def record_sign_out(user: User) -> None:
+    """One page session ended (the idle timeout): the account's other sessions stay open."""
     audit.record(db.session, "auth.signed_out", user, actor=user)
+
+
+def sign_out(user: User) -> None:
+    """SPEC 6: signing out ends every page session of the account on the server, so a copy of
+    the session cookie no longer opens anything. API tokens stay: a device revokes its own
+    with DELETE /api/v1/auth/token."""
+    _next_session_epoch(user)
+    record_sign_out(user)
+
+
+def end_sessions(user: User, *, by: User | None, cause: str) -> None:
+    """End every page session and revoke every live API token of `user`: their password,
+    roles or standing changed, so nothing opened before may act on the old ones."""
+    _next_session_epoch(user)
+    revoked = db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session="fetch")
+    ).rowcount
+    audit.record(db.session, "auth.sessions_ended", user, actor=by,
+                 new={"cause": cause, "tokens_revoked": revoked})
+
+
+def _next_session_epoch(user: User) -> None:
+    # Counted by the database, so two sign-outs at once both end what came before them.
+    user.session_epoch = User.session_epoch + 1
+    db.session.flush()
 
 
 def _digest(raw: str) -> str:

@@ -30,6 +30,8 @@ from .forms import (
     ResetPasswordForm,
     RolesForm,
 )
+from .loaders import SESSION_EPOCH
+from .throttle import TooManyAttempts
 
 bp = Blueprint("auth", __name__)
 
@@ -54,11 +56,15 @@ def login():
         try:
             user = service.check_credentials(form.username.data, form.password.data,
                                              purpose="sign_in")
+        except TooManyAttempts as refused:
+            form.password.errors.append(refused.message)
+            return render_template("auth/login.html", form=form), refused.status
         except DomainError as refused:
             form.password.errors.append(refused.message)
             return render_template("auth/login.html", form=form), 401
         session.clear()
         login_user(user)
+        session[SESSION_EPOCH] = user.session_epoch
         session["last_seen"] = utcnow().timestamp()
         session["ward"] = (form.ward.data or user.home_ward or "").strip().upper() or None
         service.record_sign_in(user, via="page")
@@ -70,7 +76,7 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @requires(SIGNED_IN)
 def logout():
-    service.record_sign_out(current_user._get_current_object())
+    service.sign_out(current_user._get_current_object())
     logout_user()
     session.clear()
     flash(_("You are signed out."), "info")

@@ -16,8 +16,9 @@ import sqlalchemy as sa
 
 # Tables the application only appends to: no UPDATE for the served role.
 INSERT_ONLY = ("audit_checkpoint",)
-# Tables whose rows the application removes in the ordinary course (never GMP records).
-DELETABLE: tuple[str, ...] = ()
+# Tables whose rows the application removes in the ordinary course (never GMP records): old
+# sign-in attempts are pruned as new ones arrive (auth.throttle).
+DELETABLE = ("sign_in_attempt",)
 # Alembic's bookkeeping: the served app reads the revision, only the owner changes it.
 READ_ONLY = ("alembic_version",)
 
