@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
+from ucmsc_lims import PROJECT_ROOT
 from ucmsc_lims.core.db import Base
 from ucmsc_lims.extensions import db
 
@@ -25,3 +28,13 @@ def test_migrated_database_matches_the_models(app):
 
     summary = "\n".join(_summary(d) for d in differences)
     assert differences == [], f"the migrations and the models disagree:\n{summary}"
+
+
+def test_the_migrations_form_one_line():
+    """One head: each revision follows the one before, so every database upgrades alike."""
+    config = Config(str(PROJECT_ROOT / "migrations" / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    script = ScriptDirectory.from_config(config)
+
+    assert script.get_heads() == [script.get_current_head()]
+    assert not any(r.is_branch_point for r in script.walk_revisions())

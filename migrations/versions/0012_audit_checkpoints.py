@@ -1,7 +1,7 @@
 """audit checkpoints: signed anchors of the audit chain, append-only like the trail
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 21:00:00
 
 SPEC 5, 9: every so often the chain's length and head hash are signed with a key the database
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

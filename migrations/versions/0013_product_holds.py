@@ -1,7 +1,7 @@
 """product holds: bags held for what is in them, and the saline bags held with them for parity
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0012
 Create Date: 2026-11-26 10:00:00
 
 SPEC 4.5 (placebo parity), 4.7, 4.9. A lot hold, a recall or a look-back puts the cell bags on
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013"
-down_revision = "0010"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

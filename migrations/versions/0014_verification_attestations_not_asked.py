@@ -1,7 +1,7 @@
 """verification attestations: true, false, or NULL when the client did not ask
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0013
 Create Date: 2026-11-26 10:00:00
 
 SPEC 4.8, 5. `verification.identity_confirmed` and `verification.bag_intact` become nullable:
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014"
-down_revision = "0010"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
