@@ -7,15 +7,20 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+import sqlalchemy as sa
 
 from tests.factories import DEMO_PASSWORD
 from tests.factories.bagging import patient_in_arm, released_bag
 from tests.factories.custody import demo_places, received
+from ucmsc_lims.bagging.models import BagSource, ProductHoldBag
 from ucmsc_lims.core.errors import DomainError, NotPermitted
 from ucmsc_lims.core.esign import signatures_for
 from ucmsc_lims.custody import service as custody
 from ucmsc_lims.custody import shipments
 from ucmsc_lims.custody.temperature import out_of_range_stretches, parse_logger_csv
+from ucmsc_lims.extensions import db
+from ucmsc_lims.manufacturing.models import Lot
+from ucmsc_lims.qc import release
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -132,3 +137,28 @@ def test_a_wrong_password_leaves_the_excursion_open(users, shipped):
                                         username="qa", password="not-it-at-all",
                                         by=users["qa"])
     assert excursion.is_open
+
+
+def test_a_cell_bag_freed_from_an_excursion_while_its_batch_is_held_goes_back_on_hold_with_a_twin(
+        users, shipped):
+    shipment, bags = shipped
+    cell_bag = next(b for b in bags
+                    if db.session.scalar(sa.select(BagSource.arm).where(
+                        BagSource.bag_id == b.id)) == "A")
+    shipments.attach_temperature_log(
+        shipment, filename="box1.csv", content=_csv([(0, 5), (5, 9), (45, 5)]),
+        by=users["pharmacist"])
+    [excursion] = shipment.excursions
+    lot = db.session.get(Lot, db.session.scalar(
+        sa.select(BagSource.lot_id).where(BagSource.bag_id == cell_bag.id)))
+    release.hold_lot(lot, by=users["qa"], username="qa", password=DEMO_PASSWORD,
+                     reason="sterility query")
+
+    shipments.disposition_excursion(excursion, decision="accept", reason="within stability",
+                                    username="qa", password=DEMO_PASSWORD, by=users["qa"])
+
+    # Both bags read alike to a blinded reader: on hold, the saline bag as the cell bag's twin.
+    assert [b.status for b in bags] == ["on_hold", "on_hold"]
+    held = db.session.scalars(sa.select(ProductHoldBag).where(
+        ProductHoldBag.left_at.is_(None))).all()
+    assert sorted(row.parity for row in held) == [False, True]

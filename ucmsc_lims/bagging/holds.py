@@ -172,6 +172,29 @@ def hold_lot_bags(lot: Lot, *, kind: str, by: User, reason: str,
                      by=by, lot=lot, signature=signature)
 
 
+def hold_again_for_content(bags: Iterable[Bag], *, by: User) -> list[ProductHold]:
+    """Bags that just left another hold (an excursion) while their batch is still held or
+    recalled go straight back on hold for it, with their parity bags: a cell bag that came
+    back to the ward alone, NO-GO at the bedside while its saline twin was GO, would tell the
+    arm."""
+    ids = [bag.id for bag in bags]
+    if not ids:
+        return []
+    held_lots = (sa.select(BagSource.lot_id).where(BagSource.bag_id.in_(ids))
+                 .scalar_subquery())
+    lots = db.session.scalars(
+        sa.select(Lot).where(Lot.id.in_(held_lots), Lot.state.in_(("on_hold", "recalled")))
+        .order_by(Lot.lot_id)).all()
+    opened = []
+    for lot in lots:
+        kind = RECALL if lot.state == "recalled" else LOT_HOLD
+        hold = hold_lot_bags(lot, kind=kind, by=by,
+                             reason="its bags came off another hold while the lot stays held")
+        if hold is not None:
+            opened.append(hold)
+    return opened
+
+
 # --- the end of a hold ------------------------------------------------------------------------
 
 

@@ -189,7 +189,9 @@ def disposition_excursion(
 ) -> Excursion:
     """QA signs the disposition ("excursion_disposition"). Accepted: bags this excursion held
     go back to the state they left, unless another open excursion still holds them. Rejected:
-    they stay on hold for the pharmacist to destroy."""
+    they stay on hold for the pharmacist to destroy. A bag whose batch is still held goes back
+    on that hold (bagging.holds)."""
+    from ..bagging import holds
     from ..bagging import service as bagging
 
     if not by.can("excursion.disposition"):
@@ -231,6 +233,7 @@ def disposition_excursion(
             for bag in held:
                 bagging.transition_bag(bag, bag.held_from, by=by, signature=release,
                                        reason=f"excursion {excursion.id} accepted by QA")
+            holds.hold_again_for_content(held, by=by)
     return excursion
 
 
