@@ -10,12 +10,21 @@ from ucmsc_lims.core.errors import Conflict, DomainError
 from ucmsc_lims.followup import service
 
 
-def test_an_adverse_event_keeps_its_ctcae_term_grade_seriousness_and_infusion(db, users):
+def test_an_adverse_event_keeps_its_ctcae_term_grade_and_seriousness(db, users):
     patient = past_patient(users)
     event = service.record_event(
         patient, kind="adverse_event", onset_date=patient.day0 + timedelta(days=1),
-        term="Fever", grade=2, serious=False, infusion_id=17, by=users["investigator"])
-    assert (event.term, event.grade, event.serious, event.infusion_id) == ("Fever", 2, False, 17)
+        term="Fever", grade=2, serious=False, by=users["investigator"])
+    assert (event.term, event.grade, event.serious, event.infusion_id) == ("Fever", 2, False, None)
+
+
+def test_an_infusion_id_that_names_no_infusion_of_the_patient_is_refused(db, users):
+    patient = past_patient(users)
+    with pytest.raises(DomainError, match=f"Patient {patient.subject_id} had no infusion 17"):
+        service.record_event(
+            patient, kind="adverse_event", onset_date=patient.day0 + timedelta(days=1),
+            term="Fever", grade=2, infusion_id=17, by=users["investigator"])
+    assert service.events_of(patient) == []
 
 
 def test_an_adverse_event_without_its_grade_is_refused(db, users):

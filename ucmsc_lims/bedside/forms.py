@@ -8,6 +8,9 @@ from wtforms import (
     BooleanField,
     DateTimeLocalField,
     DecimalField,
+    FieldList,
+    Form,
+    FormField,
     IntegerField,
     PasswordField,
     SelectField,
@@ -62,6 +65,27 @@ class StartForm(FlaskForm):
     submit = SubmitField(_l("Start infusion"))
 
 
+class AdverseEventRow(Form):
+    """One adverse event seen at the infusion (SPEC 4.8): CTCAE term and grade, serious or not,
+    when it began if known. A row of the infusion record and of the form for a later one."""
+
+    term = StringField(_l("Adverse event (CTCAE term)"), validators=[Optional(), Length(max=200)])
+    grade = SelectField(_l("CTCAE grade"), choices=[("", "-")] + [
+        (str(g), str(g)) for g in range(1, 6)], validators=[Optional()])
+    serious = BooleanField(_l("Serious adverse event"))
+    onset_at = DateTimeLocalField(_l("Onset (empty: not known)"), format="%Y-%m-%dT%H:%M",
+                                  validators=[Optional()])
+    description = StringField(_l("What was seen and done"),
+                              validators=[Optional(), Length(max=1000)])
+
+
+class AdverseEventForm(FlaskForm):
+    """An adverse event recorded on its own, while the infusion runs or after it ended."""
+
+    event = FormField(AdverseEventRow)
+    submit = SubmitField(_l("Record adverse event"))
+
+
 class InfusionRecordForm(FlaskForm):
     ended_at = DateTimeLocalField(_l("End of infusion"), format="%Y-%m-%dT%H:%M",
                                   validators=[Optional()])
@@ -85,11 +109,8 @@ class InfusionRecordForm(FlaskForm):
                                                   validators=[Optional()])
     after_spo2_pct = IntegerField(_l("SpO2 after (%)"), validators=[Optional()])
     premedication = StringField(_l("Premedication"), validators=[Optional(), Length(max=500)])
-    ae_term = StringField(_l("Adverse event (CTCAE term)"),
-                          validators=[Optional(), Length(max=200)])
-    ae_grade = SelectField(_l("CTCAE grade"), choices=[("", "-")] + [
-        (str(g), str(g)) for g in range(1, 6)], validators=[Optional()])
-    ae_serious = BooleanField(_l("Serious adverse event"))
+    # SPEC 4.8: any number of adverse events; blank rows are ignored.
+    adverse_events = FieldList(FormField(AdverseEventRow), min_entries=3, max_entries=10)
     outcome = SelectField(_l("Outcome"), choices=[("completed", _l("Completed")),
                                                   ("stopped", _l("Stopped"))])
     stop_reason = StringField(_l("Reason stopped"), validators=[Optional(), Length(max=500)])

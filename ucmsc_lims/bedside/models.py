@@ -1,4 +1,5 @@
-"""Bedside verifications, near-misses, infusions and their adverse events (SPEC 4.8)."""
+"""Bedside verifications, near-misses and infusions (SPEC 4.8); an infusion's adverse events
+are follow-up's clinical events."""
 
 from __future__ import annotations
 
@@ -133,24 +134,9 @@ class Infusion(Base):
     dose = relationship("Dose", foreign_keys=[dose_id])
     started_by = relationship("User", foreign_keys=[started_by_id])
     ended_by = relationship("User", foreign_keys=[ended_by_id])
-    adverse_events: Mapped[list[AdverseEvent]] = relationship(
-        back_populates="infusion", order_by="AdverseEvent.id")
-
-
-class AdverseEvent(Base):
-    """An adverse event seen during or after an infusion: CTCAE term and grade, serious or not."""
-
-    __tablename__ = "adverse_event"
-    __table_args__ = (sa.CheckConstraint("grade BETWEEN 1 AND 5", name="grade"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    infusion_id: Mapped[int] = mapped_column(sa.ForeignKey("infusion.id"), index=True)
-    term: Mapped[str] = mapped_column(sa.String(200))
-    grade: Mapped[int]
-    serious: Mapped[bool] = mapped_column(default=False)
-    onset_at: Mapped[datetime | None]
-    description: Mapped[str | None] = mapped_column(sa.String(1000))
-    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
-    recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
-
-    infusion: Mapped[Infusion] = relationship(back_populates="adverse_events")
+    # SPEC 4.8, 4.10: the infusion's adverse events are the patient's (follow-up's
+    # ClinicalEvent with this infusion_id), not a copy; voided ones are left out.
+    adverse_events = relationship(
+        "ClinicalEvent", viewonly=True, order_by="ClinicalEvent.id",
+        primaryjoin="and_(Infusion.id == ClinicalEvent.infusion_id, "
+                    "ClinicalEvent.kind == 'adverse_event', ClinicalEvent.voided_at.is_(None))")

@@ -1,8 +1,10 @@
-"""`/api/v1/patients/{subject_id}/visits`: a patient's follow-up visits (SPEC 7).
+"""`/api/v1/patients/{subject_id}/visits` and `/events`: a patient's follow-up (SPEC 7).
 
-GET lists them; POST records one (investigator), with the same checks as the page: an
+GET lists the visits; POST records one (investigator), with the same checks as the page: an
 implausible value or a unit not accepted is a 422 problem saying so, with the refusal under the
-analyte's code in `errors`. No arm is read or returned.
+analyte's code in `errors`. GET `/events` lists the clinical events, the adverse events the
+nurse recorded at an infusion among them, with the investigator's assessment. No arm is read or
+returned.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ..api.schemas import PageSchema
 from ..core.idempotency import idempotent
 from ..core.permissions import requires
 from . import service
-from .models import ASCITES
+from .models import ASCITES, CAUSALITIES, EVENT_KINDS
 
 blp = Blueprint("api_followup", __name__, url_prefix="/patients",
                 description="Follow-up visits, labs and scores")
@@ -64,6 +66,41 @@ class VisitEntrySchema(Schema):
     notes = fields.String(allow_none=True, load_default=None, validate=validate.Length(max=2000))
 
 
+class AssessmentSchema(Schema):
+    causality = fields.String(required=True, validate=validate.OneOf(CAUSALITIES))
+    reason = fields.String(required=True, attribute="assessment")
+    assessed_at = fields.AwareDateTime(required=True)
+    assessed_by = fields.Function(lambda e: e.assessed_by.username, required=True)
+
+
+class ClinicalEventSchema(Schema):
+    event_id = fields.Integer(required=True, attribute="id")
+    kind = fields.String(required=True, validate=validate.OneOf(EVENT_KINDS))
+    onset_date = fields.Date(required=True)
+    onset_at = fields.AwareDateTime(allow_none=True)
+    term = fields.String(allow_none=True, metadata={"description": "CTCAE term"})
+    grade = fields.Integer(allow_none=True, metadata={"description": "CTCAE grade, 1 to 5"})
+    serious = fields.Boolean(required=True)
+    infusion_id = fields.Integer(allow_none=True, metadata={
+        "description": "the infusion the adverse event was seen at or followed"})
+    dose_number = fields.Function(
+        lambda e: e.infusion.dose.dose_number if e.infusion is not None else None,
+        allow_none=True)
+    description = fields.String(allow_none=True)
+    recorded_by = fields.Function(lambda e: e.recorded_by.username)
+    recorded_at = fields.AwareDateTime(required=True)
+    awaits_assessment = fields.Boolean(required=True, metadata={
+        "description": "a serious adverse event the investigator has not yet assessed: it "
+                       "blocks the clearance of the next dose (SPEC 4.4)"})
+    assessment = fields.Function(
+        lambda e: AssessmentSchema().dump(e) if e.assessed_at is not None else None,
+        allow_none=True)
+
+
+class ClinicalEventPageSchema(PageSchema):
+    items = fields.List(fields.Nested(ClinicalEventSchema), required=True)
+
+
 def _visit(visit) -> dict:
     scores = service.scores_of(visit)
     return {
@@ -84,6 +121,16 @@ def visits(subject_id: str):
     """The patient's completed follow-up visits by week, with labs as written and scores."""
     patient = service.get_patient(subject_id)
     return {"items": [_visit(v) for v in service.completed_visits(patient)], "next": None}
+
+
+@blp.route("/<subject_id>/events")
+@requires("followup.read")
+@blp.response(200, ClinicalEventPageSchema)
+def events(subject_id: str):
+    """The patient's clinical events by onset, voided ones left out; adverse events recorded
+    at an infusion carry its `infusion_id` and dose number."""
+    patient = service.get_patient(subject_id)
+    return {"items": service.events_of(patient), "next": None}
 
 
 @blp.route("/<subject_id>/visits", methods=["POST"])

@@ -71,6 +71,8 @@ AE.csv — adverse events, one row per event not voided
   AESTDTC   onset date
   AESTDY    study day of AESTDTC
   AELNKID   the infusion the event followed ("INF-" + infusion id), empty when none
+  AEREL     the investigator's causality: UNRELATED, UNLIKELY, POSSIBLE, PROBABLE or
+            DEFINITE; empty until assessed
 CE.csv — clinical events (complications), one row per event not voided
   STUDYID, DOMAIN ("CE"), USUBJID
   CESEQ     sequence number within the patient
@@ -136,7 +138,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
            "LBORNRHI", "LBSTRESN", "LBSTRESU", "LBSTNRLO", "LBSTNRHI", "LBNRIND", "VISITNUM",
            "VISIT", "LBDTC", "LBDY"),
     "AE": (*COMMON, "AESEQ", "AETERM", "AEDECOD", "AETOXGR", "AESER", "AESTDTC", "AESTDY",
-           "AELNKID"),
+           "AELNKID", "AEREL"),
     "CE": (*COMMON, "CESEQ", "CETERM", "CEDECOD", "CESTDTC", "CESTDY"),
     "XS": (*COMMON, "XSSEQ", "XSTESTCD", "XSTEST", "XSORRES", "VISITNUM", "VISIT", "XSDTC",
            "XSDY"),
@@ -311,6 +313,7 @@ def _ae(study: _Study) -> Iterable[dict]:
             "AESTDTC": event.onset_date.isoformat(),
             "AESTDY": study_day(event.onset_date, patient.day0),
             "AELNKID": f"INF-{event.infusion_id}" if event.infusion_id is not None else "",
+            "AEREL": (event.causality or "").upper(),
         }
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..core.db import Base, utcnow
 
 if TYPE_CHECKING:
+    from ..auth.models import User
+    from ..bedside.models import Infusion
     from ..trial.models import Patient
 
 VISIT_STATUSES = ("completed", "missed")
@@ -26,6 +28,9 @@ EVENT_KINDS = (
     "variceal_bleeding", "infection", "hepatocellular_carcinoma", "transplant",
     "adverse_event", "death",
 )
+# The investigator's attribution of an adverse event to the study infusion (the NCI scale). The
+# same words for both arms: the investigator is blinded (SPEC 2).
+CAUSALITIES = ("unrelated", "unlikely", "possible", "probable", "definite")
 
 
 class Visit(Base):
@@ -110,7 +115,12 @@ class LabResult(Base):
 
 
 class ClinicalEvent(Base):
-    """A complication, an adverse event or the death of a patient (SPEC 4.10)."""
+    """A complication, an adverse event or the death of a patient (SPEC 4.10).
+
+    An adverse event seen at an infusion is this same record with its `infusion_id`: the
+    nurse's entry at the bedside is the patient's adverse event, read by follow-up, the
+    export, the trace and the investigator's clearance of the next dose (SPEC 4.4, 4.8).
+    """
 
     __tablename__ = "clinical_event"
     __table_args__ = (
@@ -120,6 +130,18 @@ class ClinicalEvent(Base):
             name="kind",
         ),
         sa.CheckConstraint("grade IS NULL OR grade BETWEEN 1 AND 5", name="grade"),
+        sa.CheckConstraint(
+            "causality IS NULL OR causality IN "
+            "('unrelated', 'unlikely', 'possible', 'probable', 'definite')",
+            name="causality",
+        ),
+        # An assessment is whole: who, when, the causality and the reason, or none of them.
+        sa.CheckConstraint(
+            "(assessed_at IS NULL AND assessed_by_id IS NULL AND causality IS NULL "
+            "AND assessment IS NULL) OR (assessed_at IS NOT NULL AND assessed_by_id IS NOT NULL "
+            "AND causality IS NOT NULL AND assessment IS NOT NULL)",
+            name="assessment_whole",
+        ),
         # One death per patient.
         sa.Index(
             "uq_clinical_event_death", "patient_id", unique=True,
@@ -132,21 +154,41 @@ class ClinicalEvent(Base):
     patient_id: Mapped[int] = mapped_column(sa.ForeignKey("patient.id"), index=True)
     kind: Mapped[str] = mapped_column(sa.String(30))
     onset_date: Mapped[date]
+    # The time of onset when it is known (an infusion reaction), in UTC.
+    onset_at: Mapped[datetime | None]
     # Adverse events: the CTCAE term and grade, serious or not.
     term: Mapped[str | None] = mapped_column(sa.String(200))
     grade: Mapped[int | None]
     serious: Mapped[bool] = mapped_column(default=False)
-    # The infusion an adverse event followed. A plain integer, no foreign key yet: infusions
-    # belong to the bedside domain, whose table comes later in the migration order.
-    infusion_id: Mapped[int | None] = mapped_column(index=True)
+    # The infusion an adverse event was seen at or followed (migration 0016 adds the key).
+    infusion_id: Mapped[int | None] = mapped_column(sa.ForeignKey("infusion.id"), index=True)
     # Free text; for a death, the cause of death.
     description: Mapped[str | None] = mapped_column(sa.Text)
     recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # SPEC 4.4: the investigator's assessment; a serious adverse event blocks the clearance of
+    # the next dose until it is assessed.
+    assessed_at: Mapped[datetime | None]
+    assessed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
+    causality: Mapped[str | None] = mapped_column(sa.String(12))
+    assessment: Mapped[str | None] = mapped_column(sa.Text)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
+    infusion: Mapped[Infusion | None] = relationship(foreign_keys=[infusion_id])
+    recorded_by: Mapped[User] = relationship(foreign_keys=[recorded_by_id])
+    assessed_by: Mapped[User | None] = relationship(foreign_keys=[assessed_by_id])
+
+    @property
+    def is_adverse_event(self) -> bool:
+        return self.kind == "adverse_event"
+
+    @property
+    def awaits_assessment(self) -> bool:
+        """A serious adverse event, not void, that the investigator has not yet assessed."""
+        return (self.is_adverse_event and self.serious and self.voided_at is None
+                and self.assessed_at is None)
 
 
 class DatabaseLock(Base):

@@ -27,9 +27,11 @@ from ..protocol.models import ProtocolSettingVersion
 from ..trial.models import Patient
 from . import units
 from .events import (  # noqa: F401  (the public actions and reads of follow-up)
+    CAUSALITY_LABELS,
     EVENT_LABELS,
     RECORDABLE_EVENTS,
     Survival,
+    assess_adverse_event,
     record_death,
     record_event,
     survival_of,

@@ -100,6 +100,7 @@ def _patient_page(patient, *, death_form=None, status=200):
         can_record=can_record and service.current_lock() is None,
         death_form=death_form or DeathForm(), void_form=VoidEventForm(),
         missed_form=MissedVisitForm(), labels=service.EVENT_LABELS,
+        causality_labels=service.CAUSALITY_LABELS,
     ), status
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 
 @dataclass(frozen=True)
 class SettingDefinition:
@@ -25,6 +27,10 @@ DEFINITIONS: tuple[SettingDefinition, ...] = (
                       minimum=1, maximum=365),
     SettingDefinition("dose_window_days", "Dose visit window (±)", "int", 3, "days",
                       minimum=0, maximum=30),
+    # SPEC 4.4: the investigator clears a dose from this many days before its window opens,
+    # never earlier (a clearance weeks ahead would vouch for a patient not yet seen).
+    SettingDefinition("clearance_lead_days", "Clearance opens before the dose window by", "int",
+                      3, "days", minimum=0, maximum=14),
     SettingDefinition("dose_cells_per_kg", "Dose per kg", "float", 0.5e6, "cells/kg",
                       minimum=1e4, maximum=1e8),
     SettingDefinition("bag_volume_ml", "Bag volume (both arms)", "int", 100, "mL",
@@ -58,6 +64,26 @@ DEFINITIONS: tuple[SettingDefinition, ...] = (
                       minimum=0, maximum=60),
     SettingDefinition("investigator_may_unblind", "Investigator may confirm an emergency "
                       "unblinding", "bool", False),
+    # SPEC 4.2: plausibility of manufacturing records. A passage whose doubling time falls
+    # outside the plausible range is recorded only with a reason; one faster than the fastest
+    # possible opens a deviation and stops the lot until QA closes it.
+    SettingDefinition("doubling_time_min_hours", _l("Plausible doubling time, fastest"), "float",
+                      12, "h", minimum=1, maximum=1000),
+    SettingDefinition("doubling_time_max_hours", _l("Plausible doubling time, slowest"), "float",
+                      240, "h", minimum=1, maximum=10000),
+    SettingDefinition("doubling_time_limit_hours", _l("Fastest possible doubling time"), "float",
+                      8, "h", minimum=1, maximum=1000),
+    # Cells seeded or banked never exceed the cells harvested they come from, but for counting
+    # rounding of this much.
+    SettingDefinition("cell_count_tolerance_pct", _l("Cell count rounding in a mass balance"),
+                      "float", 0, "%", minimum=0, maximum=20),
+    # SPEC 4.3: the earliest a passing result may be entered after its sample was taken.
+    SettingDefinition("min_hours_sterility", _l("Sterility: earliest passing result after "
+                      "sampling"), "float", 336, "h", minimum=0, maximum=2000),
+    SettingDefinition("min_hours_mycoplasma", _l("Mycoplasma: earliest passing result after "
+                      "sampling"), "float", 24, "h", minimum=0, maximum=2000),
+    SettingDefinition("min_hours_endotoxin", _l("Endotoxin: earliest passing result after "
+                      "sampling"), "float", 1, "h", minimum=0, maximum=2000),
 )
 
 BY_KEY = {d.key: d for d in DEFINITIONS}

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, lazyload
 
 from ..bagging.models import Bag, BagSource
-from ..bedside.models import AdverseEvent, Infusion
+from ..bedside.models import Infusion
 from ..core.esign import Signature
 from ..custody.models import CustodyEvent
 from ..donors.models import Collection, Donor
 from ..extensions import db
+from ..followup.models import ClinicalEvent
 from ..manufacturing.models import Lot, MaterialUse
 from ..materials.models import MaterialLot
 from ..qc.models import QcResult
@@ -57,7 +58,7 @@ class Found:
     sources: dict[int, BagSource] = field(default_factory=dict)  # by bag id
     patients: dict[int, Patient] = field(default_factory=dict)
     infusions: dict[int, Infusion] = field(default_factory=dict)
-    adverse_events: dict[int, AdverseEvent] = field(default_factory=dict)
+    adverse_events: dict[int, ClinicalEvent] = field(default_factory=dict)
     # Each bag's hand-offs and receipts, in the order they happened (SPEC 4.9: custody).
     custody_events: dict[int, CustodyEvent] = field(default_factory=dict)
     arms: dict[int, str] = field(default_factory=dict)  # patient id -> arm, unblinded only
@@ -131,8 +132,11 @@ def _patients_and_infusions(found: Found) -> None:
         found.infusions[infusion.id] = infusion
     if found.infusions:
         for event in db.session.scalars(
-            sa.select(AdverseEvent).where(AdverseEvent.infusion_id.in_(list(found.infusions)))
-            .options(lazyload("*")).order_by(AdverseEvent.id)
+            # An infusion's adverse events are the patient's clinical events (SPEC 4.8, 4.10).
+            sa.select(ClinicalEvent).where(
+                ClinicalEvent.infusion_id.in_(list(found.infusions)),
+                ClinicalEvent.kind == "adverse_event", ClinicalEvent.voided_at.is_(None))
+            .options(lazyload("*")).order_by(ClinicalEvent.id)
         ):
             found.adverse_events[event.id] = event
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from flask_babel import gettext as _
+
 from ..auth.models import User
 from ..core import audit, esign
 from ..core.clock import site_today
@@ -18,8 +20,9 @@ from ..core.locking import lock_for_update
 from ..extensions import db
 from ..followup.schedule import DoseDue, ProtocolSchedule, dose_schedule
 from ..protocol import service as protocol
+from . import clearance
 from .models import BLINDED_POSTPONEMENT_REASON, Dose, DosePostponement, Patient
-from .states import DOSE_MACHINE, FINAL_STATES, OPEN_STATES
+from .states import DOSE_MACHINE, OPEN_STATES
 
 
 def _require(by: User, permission: str, message: str) -> None:
@@ -89,40 +92,41 @@ def clear_dose(
 ) -> Dose:
     """SPEC 4.4: the investigator's signed decision that the patient may receive this dose.
 
-    The investigator confirms there is no unresolved reaction or serious adverse event since
-    the last dose; the signature (meaning "dose_clearance") is bound to that confirmation.
-    Every check runs before the password, so a refusal changes nothing.
+    Only the next dose due, only from the protocol's lead before its window opens, and never
+    while a serious adverse event awaits the investigator's assessment (`clearance`). The
+    investigator confirms there is no unresolved reaction or serious adverse event since the
+    last dose; the signature (meaning "dose_clearance") is bound to that confirmation and to
+    the adverse events reviewed. Every check runs before the password, so a refusal changes
+    nothing.
     """
-    _require(by, "dose.clear", "Only an investigator clears a patient for a dose.")
+    _require(by, "dose.clear", _("Only an investigator clears a patient for a dose."))
     patient = dose.patient
     if patient.status != "active":
-        raise DomainError(f"Patient {patient.subject_id} is {patient.status}: no dose is cleared.")
+        raise DomainError(_("Patient %(subject)s is %(status)s: no dose is cleared.",
+                            subject=patient.subject_id, status=patient.status))
     DOSE_MACHINE.check(dose.state, "cleared")
-    today = site_today()
-    if dose.window_end < today:
-        raise DomainError(
-            f"Dose {dose.dose_number}'s window ended on {dose.window_end}: it cannot be cleared."
-        )
-    earlier = [d for d in patient.doses
-               if d.dose_number < dose.dose_number and d.state not in FINAL_STATES]
-    if earlier:
-        raise DomainError(
-            f"Dose {earlier[0].dose_number} is still {earlier[0].state}: doses are cleared "
-            "in order."
-        )
+    found = clearance.review(dose, today=site_today())
+    if found.refusal is not None:
+        raise DomainError(found.refusal)
     if not no_reaction_confirmed:
         raise DomainError(
-            "Confirm that the patient has no unresolved reaction or serious adverse event "
-            "since the last dose.",
-            field_errors={"no_reaction_confirmed": ["Required to clear the dose."]},
+            _("Confirm that the patient has no unresolved reaction or serious adverse event "
+              "since the last dose."),
+            field_errors={"no_reaction_confirmed": [_("Required to clear the dose.")]},
         )
     if weight_kg is not None and not 20 <= weight_kg <= 250:
-        raise DomainError("The weight must be between 20 and 250 kg.",
-                          field_errors={"weight_kg": ["Between 20 and 250 kg."]})
+        raise DomainError(_("The weight must be between 20 and 250 kg."),
+                          field_errors={"weight_kg": [_("Between 20 and 250 kg.")]})
+    reviewed = [
+        {"event_id": e.id, "term": e.term, "grade": e.grade, "serious": e.serious,
+         "onset_date": e.onset_date, "causality": e.causality}
+        for e in found.adverse_events
+    ]
     content = {
         "subject_id": patient.subject_id, "dose_number": dose.dose_number,
         "due_on": dose.due_on, "no_unresolved_reaction_or_sae": True,
         "weight_kg": weight_kg if weight_kg is not None else patient.weight_kg,
+        "adverse_events_reviewed": reviewed,
     }
     signature = esign.sign(
         db.session, username=by.username, password=password, meaning="dose_clearance",
@@ -135,7 +139,8 @@ def clear_dose(
     dose.cleared_by_id = by.id
     dose.clearance_signature_id = signature.id
     return _move(dose, "cleared", by=by, reason="no unresolved reaction or SAE",
-                 extra={"signature_id": signature.id, "weight_kg": content["weight_kg"]})
+                 extra={"signature_id": signature.id, "weight_kg": content["weight_kg"],
+                        "adverse_events_reviewed": [e["event_id"] for e in reviewed]})
 
 
 def _set_weight(patient: Patient, weight_kg: float, *, by: User, reason: str) -> None:

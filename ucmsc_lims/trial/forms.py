@@ -22,6 +22,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ..core.freetext import LabelText
+from ..followup.events import CAUSALITY_LABELS
 from . import eligibility
 
 YES_NO = [("yes", _l("Yes")), ("no", _l("No"))]
@@ -87,6 +88,17 @@ class ClearanceForm(SignatureMixin, FlaskForm):
     weight_kg = FloatField(_l("Today's weight (kg), if weighed"),
                            validators=[Optional(), NumberRange(min=20, max=250)])
     submit = SubmitField(_l("Sign clearance"))
+
+
+class AssessmentForm(FlaskForm):
+    """SPEC 4.4: the investigator's assessment of an adverse event before the next clearance."""
+
+    causality = SelectField(_l("Causality"), validate_choice=True, choices=[
+        ("", "—"), *[(key, label) for key, label in CAUSALITY_LABELS.items()]],
+        validators=[DataRequired(_l("Choose the causality."))])
+    reason = TextAreaField(_l("Assessment (outcome, action taken, why the patient may go on)"),
+                           validators=[DataRequired(), Length(max=2000)])
+    submit = SubmitField(_l("Record assessment"))
 
 
 class PostponeForm(FlaskForm):

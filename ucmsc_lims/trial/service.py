@@ -19,6 +19,8 @@ from ..core.clock import site_today
 from ..core.errors import NotFound
 from ..core.ids import parse_patient_code
 from ..extensions import db
+from .clearance import ClearanceReview, earliest_clearance, next_due_dose  # noqa: F401
+from .clearance import review as clearance_review  # noqa: F401
 from .doses import (  # noqa: F401  (the public actions of trial.service)
     clear_dose,
     mark_missed,
@@ -36,7 +38,6 @@ from .enrollment import (  # noqa: F401
     withdraw_patient,
 )
 from .models import Allocation, Dose, DosePostponement, Patient
-from .states import OPEN_STATES
 
 PAGE_SIZE = 50
 # States in which a dose is still on the day's work list (SPEC 4.5: the day's due doses).
@@ -116,18 +117,6 @@ def doses_due_on(day: date) -> list[Dose]:
         .where(Dose.due_on == day, Dose.state.in_(ON_THE_DAY), Patient.status == "active")
         .order_by(Patient.subject_id, Dose.dose_number)
     ))
-
-
-def next_due_dose(patient: Patient, *, on: date) -> Dose | None:
-    """The lowest-numbered dose still to be given whose window has not ended by `on`.
-
-    A dose whose window ended without an infusion is overdue, not due: it is skipped here and
-    is recorded as missed.
-    """
-    for dose in patient.doses:
-        if dose.state in OPEN_STATES and dose.window_end >= on:
-            return dose
-    return None
 
 
 def weight_for_next_dose(patient: Patient, *, on: date | None = None) -> float:

@@ -14,10 +14,13 @@ from flask_login import current_user
 from ..core.clock import site_today
 from ..core.errors import DomainError
 from ..core.permissions import requires
+from ..followup import service as followup
+from ..followup.events import CAUSALITY_LABELS
 from ..navigation import NavEntry
 from . import allocations, eligibility, service, unblinding
 from . import wristband as wristband_label
 from .forms import (
+    AssessmentForm,
     ClearanceForm,
     EnrollmentForm,
     GenerateListForm,
@@ -81,6 +84,8 @@ def _patient_page(found):
         missed_form=MissedForm(formdata=None),
         checklist=eligibility.CHECKLISTS.get(found.eligibility_version),
         today=site_today(),
+        clear_from={d.id: service.earliest_clearance(d, today=site_today())
+                    for d in found.doses if d.state == "scheduled"},
     )
 
 
@@ -150,23 +155,59 @@ def patient_status(subject_id: str):
 # --- dose actions ------------------------------------------------------------------------------
 
 
+def _clearance_context(dose, form=None) -> dict:
+    """The clearance page (SPEC 4.4): the dose, from when it may be cleared, the adverse events
+    since the last dose with their assessments, and why it cannot be cleared today if so."""
+    if form is None:
+        form = ClearanceForm(formdata=None, data={"username": current_user.username})
+    return {"form": form,
+            "dose": dose, "patient": dose.patient,
+            "review": service.clearance_review(dose, today=site_today()),
+            "assessment_form": AssessmentForm(formdata=None),
+            "may_assess": current_user.can("followup.record"),
+            "causality_labels": CAUSALITY_LABELS}
+
+
 @bp.route("/patients/<subject_id>/doses/<int:number>/clear", methods=["GET", "POST"])
 @requires("dose.clear")
 def clear(subject_id: str, number: int):
     dose = service.get_dose(subject_id, number)
     form = ClearanceForm(data={"username": current_user.username})
-    context = {"form": form, "dose": dose, "patient": dose.patient}
     if form.validate_on_submit():
         try:
             service.clear_dose(dose, by=current_user, password=form.password.data,
                                no_reaction_confirmed=form.no_reaction_confirmed.data,
                                weight_kg=form.weight_kg.data)
         except DomainError as refused:
-            return _refused(refused, "trial/clear.html", **context)
+            return _refused(refused, "trial/clear.html", **_clearance_context(dose, form))
         flash(_("Dose %(n)s of %(id)s cleared.", n=number, id=subject_id), "success")
         return redirect(url_for("trial.patient", subject_id=subject_id))
     status = 400 if request.method == "POST" else 200
-    return render_template("trial/clear.html", **context), status
+    return render_template("trial/clear.html", **_clearance_context(dose, form)), status
+
+
+@bp.route("/patients/<subject_id>/doses/<int:number>/adverse-events/<int:event_id>/assess",
+          methods=["POST"])
+@requires("followup.record")
+def assess_adverse_event(subject_id: str, number: int, event_id: int):
+    """The investigator assesses an adverse event from the clearance page of the next dose."""
+    dose = service.get_dose(subject_id, number)
+    event = followup.get_event(event_id)
+    if event.patient_id != dose.patient_id:
+        abort(404)
+    form = AssessmentForm()
+    if not form.validate_on_submit():
+        flash(_("Choose the causality and give your assessment."), "error")
+        context = _clearance_context(dose)
+        context["assessment_form"] = form
+        return render_template("trial/clear.html", **context), 400
+    try:
+        followup.assess_adverse_event(event, causality=form.causality.data,
+                                      reason=form.reason.data, by=current_user)
+    except DomainError as refused:
+        return _refused(refused, "trial/clear.html", **_clearance_context(dose))
+    flash(_("Assessment of %(term)s recorded.", term=event.term), "success")
+    return redirect(url_for("trial.clear", subject_id=subject_id, number=number))
 
 
 @bp.route("/patients/<subject_id>/doses/<int:number>/postpone", methods=["GET", "POST"])
