@@ -7,8 +7,9 @@ from datetime import timedelta
 
 from ucmsc_lims.auth import service as accounts
 from ucmsc_lims.core.db import utcnow
+from ucmsc_lims.custody import service as custody
 from ucmsc_lims.extensions import db
-from ucmsc_lims.manufacturing import steps
+from ucmsc_lims.manufacturing import plausibility, steps
 from ucmsc_lims.qc import release
 from ucmsc_lims.qc import service as qc
 
@@ -30,17 +31,33 @@ def second_technician(users):
     return users["technician2"]
 
 
+INCUBATOR, DEWAR = "L-INC-2", "L-DEWAR-1"
+
+
+def place(code: str, kind: str):
+    """A registered location: a passage's incubator, a bank's dewar (SPEC 4.2)."""
+    found = custody.location_by_code(code)
+    if found is None:
+        found = custody.create_location(code=code, name=f"{kind.title()} {code}", kind=kind,
+                                        by=None)
+        db.session.flush()
+    return found
+
+
 def run_passages(lot, users, *, upto: int, start_days_ago: float = 12, verify: bool = True,
                  medium=None):
+    """Passages 48 h apart, each seeding every cell the one before harvested (or the thawed
+    vials held) and growing 8-fold: a doubling every 16 h, inside the plausible range."""
     medium = medium or make_material(users)
     begin = utcnow() - timedelta(days=start_days_ago)
     while steps.next_passage_number(lot) <= upto:
         n = len(lot.passages)
         seeded = begin + timedelta(days=2 * n)
+        cells = plausibility.cells_for_next_passage(lot) or 1.0e6
         passage = steps.record_passage(
             lot, seeded_at=seeded, harvested_at=seeded + timedelta(hours=48),
-            vessels="T175 x 4", cells_seeded=1.0e6, cells_harvested=8.0e6, viability_pct=95,
-            confluence_pct=85, incubator="L-INC-2", by=users["technician"],
+            vessels="T175 x 4", cells_seeded=cells, cells_harvested=8 * cells, viability_pct=95,
+            confluence_pct=85, incubator=INCUBATOR, by=users["technician"],
             materials_used=[medium.code])
         if verify:
             steps.verify_passage(passage, by=second_technician(users))
@@ -51,8 +68,11 @@ def run_passages(lot, users, *, upto: int, start_days_ago: float = 12, verify: b
 def make_bank(users, *, state: str = "released", eligibility: str = "eligible", vials: int = 12):
     """A cell bank lot brought to `state` (received, processing, expanding, banked, qc_pending,
     released)."""
+    place(INCUBATOR, "incubator")
+    place(DEWAR, "dewar")
     collection = make_collection(users, eligibility=eligibility)
-    lot = steps.start_cell_bank(collection, by=users["technician"])
+    lot = steps.start_cell_bank(collection, by=users["technician"],
+                                started_at=utcnow() - timedelta(days=19, hours=1))
     if state == "received":
         return lot
     steps.record_processing(lot, method="explant", by=users["technician"],
@@ -62,7 +82,7 @@ def make_bank(users, *, state: str = "released", eligibility: str = "eligible", 
     run_passages(lot, users, upto=0 if state == "expanding" else 2, start_days_ago=18)
     if state == "expanding":
         return lot
-    steps.bank_lot(lot, positions=steps.vial_positions("L-DEWAR-1", "B01", vials),
+    steps.bank_lot(lot, positions=steps.vial_positions(DEWAR, "B01", vials),
                    cells_per_vial=5.0e6, by=users["technician"], at=utcnow() - timedelta(days=11))
     if state == "banked":
         return lot
@@ -75,12 +95,16 @@ def make_bank(users, *, state: str = "released", eligibility: str = "eligible", 
 
 
 def pass_all_qc(lot, users, *, skip: tuple[str, ...] = ()):
+    """Every test passing, each sampled long enough ago for its duration (15 days: a 14-day
+    sterility culture has ended)."""
     spec = qc.spec_in_force(lot.kind)
+    sampled_at = utcnow() - timedelta(days=15)
     for item in spec.items:
         if item.test in skip:
             continue
         result = qc.record_result(lot, test=item.test, value=PASSING[item.test], method=None,
-                                  sample_id=f"S-{lot.lot_id}-{item.test}", by=users["technician"])
+                                  sample_id=f"S-{lot.lot_id}-{item.test}", by=users["technician"],
+                                  sampled_at=sampled_at)
         qc.review_result(result, by=users["qa"])
     db.session.flush()
 

@@ -7,18 +7,23 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.factories.manufacturing import make_bank, make_batch, second_technician
+from tests.factories.manufacturing import INCUBATOR, make_bank, make_batch, second_technician
 from tests.factories.materials import make_material
 from ucmsc_lims.core.db import utcnow
 from ucmsc_lims.core.errors import DomainError, NotPermitted
-from ucmsc_lims.manufacturing import growth, steps
+from ucmsc_lims.manufacturing import growth, plausibility, steps
 
 
 def _passage(lot, users, **changes):
-    values = dict(seeded_at=utcnow() - timedelta(days=2),
-                  harvested_at=utcnow() - timedelta(hours=1),
-                  vessels="T175 x 2", cells_seeded=1e6, cells_harvested=4e6, viability_pct=94,
-                  confluence_pct=80, incubator="L-INC-2", by=users["technician"])
+    """The next passage, 1 h after the one before was harvested (or the lot started), seeding
+    the cells it may and growing 4-fold in 48 h (a doubling every 24 h)."""
+    last = lot.passages[-1].harvested_at if lot.passages else plausibility.lot_start(lot)
+    seeded = last + timedelta(hours=1)
+    cells = plausibility.cells_for_next_passage(lot) or 1e6
+    values = dict(seeded_at=seeded, harvested_at=seeded + timedelta(hours=48),
+                  vessels="T175 x 2", cells_seeded=cells, cells_harvested=4 * cells,
+                  viability_pct=94, confluence_pct=80, incubator=INCUBATOR,
+                  by=users["technician"])
     values.update(changes)
     return steps.record_passage(lot, **values)
 
@@ -53,7 +58,9 @@ def test_an_expired_material_is_refused_in_a_passage_and_nothing_is_recorded(db,
     bank = make_bank(users, state="processing")
     old = make_material(users, expires_on=utcnow().date() - timedelta(days=1))
     with pytest.raises(DomainError) as refused:
-        _passage(bank, users, materials_used=[old.code], seeded_at=utcnow() - timedelta(hours=3))
+        _passage(bank, users, materials_used=[old.code], seeded_at=utcnow() - timedelta(hours=3),
+                 harvested_at=utcnow() - timedelta(hours=1), cells_seeded=1e6,
+                 cells_harvested=1.1e6)
     assert bank.passages == [] and bank.state == "processing"
     assert f"expired on {old.expires_on.isoformat()} and cannot be used" in refused.value.message
 

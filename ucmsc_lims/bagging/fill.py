@@ -3,6 +3,18 @@
 Both arms go through the same functions, steps, signatures and audit entries; the facts that
 tell them apart (arm, lot, cells, materials) go to `bag_source` and to audit entries blinded
 readers never see.
+
+One expiry (SPEC 4.5, 4.6, 4.8). The label is printed before the fill, so it cannot wait for
+the fill time: a label prints its print time plus the shelf life, to the whole minute, and the
+fill binds that label to the bag. The bag's enforced expiry is the earlier of (fill time + shelf
+life) and the expiry printed on its label, which is in practice the label's own: a label
+printed long before the fill makes the bag expire earlier than the shelf life allows, never
+later, and the expiry a person reads on the bag is the moment the bedside refuses it from. A
+fill is refused when the label's expiry has passed, or when the shelf life was shortened since
+the label was printed (it would promise more than the protocol allows): the technician
+reprints the label (a reprint of a label not yet applied gets a fresh expiry) and scans the new
+one. A reprint after the fill prints the bag's expiry unchanged. The rule, its refusals and
+their words are the same for both arms.
 """
 
 from __future__ import annotations
@@ -11,11 +23,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import lazyload
 
 from ..auth.models import User
 from ..core import audit, esign
-from ..core.clock import site_today, site_zone
+from ..core.clock import format_local, site_today, site_zone
 from ..core.db import utcnow
 from ..core.errors import DomainError, NotFound, NotPermitted
 from ..core.ids import ScanError, bag_code, new_bag_id, parse_scan
@@ -184,6 +197,43 @@ def reconciliation(session: FillSession) -> Reconciliation:
     return Reconciliation(printed, applied, voided)
 
 
+# --- expiry -----------------------------------------------------------------------------------
+
+
+def expiry_after(moment: datetime) -> datetime:
+    """`moment` plus the shelf life in force, down to the whole minute: labels show minutes,
+    so the expiry a person reads is exactly the one the system enforces."""
+    end = moment + timedelta(hours=float(protocol.value("shelf_life_hours")))
+    return end.replace(second=0, microsecond=0)
+
+
+def check_label_expiry(label: BagLabelIssue, *, at: datetime) -> None:
+    """Refuse a fill whose label's printed expiry has passed or is later than the shelf life
+    in force allows from the print (SPEC 4.5: the same rule and words for both arms)."""
+    printed = label.printed_expiry
+    if printed is None:
+        return
+    if printed <= at:
+        raise DomainError(_(
+            "The expiry printed on this label (%(expiry)s) has passed: reprint the label and "
+            "scan the new one.", expiry=format_local(printed)))
+    if label.printed_at is not None and printed > expiry_after(label.printed_at):
+        raise DomainError(_(
+            "The shelf life was shortened after this label was printed: its expiry "
+            "(%(expiry)s) is later than the protocol allows. Reprint the label and scan the "
+            "new one.", expiry=format_local(printed)))
+
+
+def bag_expiry(label: BagLabelIssue, *, filled_at: datetime) -> datetime:
+    """The bag's one expiry: the earlier of (fill time + shelf life) and the expiry printed on
+    the label the fill binds, so the label never shows a later time than the bedside
+    enforces."""
+    by_fill = expiry_after(filled_at)
+    if label.printed_expiry is None:
+        return by_fill
+    return min(by_fill, label.printed_expiry)
+
+
 # --- filling ----------------------------------------------------------------------------------
 
 
@@ -235,8 +285,9 @@ def fill_bag(
     container_code: str, by: User, at: datetime | None = None,
 ) -> Bag:
     """SPEC 4.5: the label scanned with its source binds bag and source; the same container,
-    volume, anticoagulant and expiry rule for both arms. Every check runs before anything
-    changes; a refusal changes nothing."""
+    volume, anticoagulant and expiry rule for both arms (the bag expires when its label says,
+    see the module's docstring). Every check runs before anything changes; a refusal changes
+    nothing."""
     _require(by, "bag.fill", "Only a technician fills bags.")
     at = at or utcnow()
     bag, voided = bag_by_code(label_code or "")
@@ -250,6 +301,7 @@ def fill_bag(
     current = _current_issue(bag)
     if current.printed_at is None:
         raise DomainError(f"The label of bag {bag.bag_id} has not been printed yet.")
+    check_label_expiry(current, at=at)
     dose = bag.dose
     _check_dose_fillable(dose, at.astimezone(site_zone()).date())
     check_transition(bag, FILLED, by=by, at=at)
@@ -281,7 +333,7 @@ def fill_bag(
         materials.check_usable(source, kind="saline", at=at)
         source_material = source
 
-    expires_at = at + timedelta(hours=float(protocol.value("shelf_life_hours")))
+    expires_at = bag_expiry(current, filled_at=at)
     bag.filled_at = at
     bag.filled_by_id = by.id
     bag.expires_at = expires_at

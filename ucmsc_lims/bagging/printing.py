@@ -3,11 +3,16 @@
 Fetching a label renders a preview and changes nothing. Printing is its own audited action; a
 reprint needs a reason, gets the next label issue number and so a new code, and voids the
 label it replaces, whose code is then refused at every scan.
+
+Every printed label issue keeps the expiry it shows (`printed_expiry`): before the fill, the
+print time plus the shelf life (`fill.expiry_after`), which the fill then makes the bag's own
+(`fill.bag_expiry`); after the fill, the bag's expiry. So the expiry a person reads on a bag
+is never later than the one the bedside enforces, for both arms alike.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -19,19 +24,15 @@ from ..core.db import utcnow
 from ..core.errors import DomainError, NotPermitted
 from ..core.ids import bag_code
 from ..extensions import db
+from ..labels import render as output
 from ..labels.content import BagLabel
-from ..labels.render import to_pdf, to_png, to_svg, to_zpl
+from ..labels.render import to_pdf
 from ..protocol import service as protocol
-from .fill import prepare_bags
+from .fill import expiry_after, prepare_bags
 from .models import Bag, BagLabelIssue, FillSession
 from .states import BEFORE_INFUSING, ON_HOLD, PENDING_FILL
 
-FORMATS = {
-    "svg": "image/svg+xml",
-    "png": "image/png",
-    "pdf": "application/pdf",
-    "zpl": "application/x-zpl",
-}
+FORMATS = output.FORMATS
 # SPEC 4.6: study, sponsor and site on every bag label; a site sets its own in the config.
 STUDY_CODE = "UCMSC-LC-01"
 SPONSOR = "UCMSC Liver Cirrhosis Study Group (demo sponsor)"
@@ -50,13 +51,14 @@ def storage_text() -> str:
 
 
 def _label_expiry(bag: Bag, issue: BagLabelIssue | None) -> datetime:
-    """The filled bag's expiry; before filling, the print time plus the shelf life, which is
-    never later than the expiry the fill will set (the label is printed first)."""
+    """The filled bag's expiry (the one the bedside enforces); before filling, the expiry the
+    printed label shows, which the fill makes the bag's; before printing, what a print now
+    would show."""
     if bag.expires_at is not None:
         return bag.expires_at
     if issue is not None and issue.printed_expiry is not None:
         return issue.printed_expiry
-    return utcnow() + timedelta(hours=float(protocol.value("shelf_life_hours")))
+    return expiry_after(utcnow())
 
 
 def current_issue(bag: Bag) -> BagLabelIssue:
@@ -84,18 +86,7 @@ def label_for(bag: Bag, issue: BagLabelIssue | None = None) -> BagLabel:
 
 
 def render(label: BagLabel, fmt: str) -> tuple[bytes, str]:
-    if fmt not in FORMATS:
-        raise DomainError(f"A label format is one of {', '.join(FORMATS)}.",
-                          field_errors={"format": [f"One of {', '.join(FORMATS)}."]})
-    if fmt == "svg":
-        body = to_svg(label).encode()
-    elif fmt == "png":
-        body = to_png(label)
-    elif fmt == "pdf":
-        body = to_pdf([label])
-    else:
-        body = to_zpl(label).encode()
-    return body, FORMATS[fmt]
+    return output.render(label, fmt)
 
 
 def preview(bag: Bag, fmt: str) -> tuple[bytes, str]:
@@ -108,8 +99,8 @@ def _mark_printed(bag: Bag, issue: BagLabelIssue, *, by: User, fmt: str, at: dat
     issue.printed_at = at
     issue.printed_by_id = by.id
     issue.print_count += 1
-    if bag.expires_at is None:
-        issue.printed_expiry = at + timedelta(hours=float(protocol.value("shelf_life_hours")))
+    # What this label shows: a filled bag's own expiry, else the print time + shelf life.
+    issue.printed_expiry = bag.expires_at or expiry_after(at)
     new = {"issue": issue.issue, "code": issue.code, "format": fmt}
     if replaced is not None:
         new["voided_code"] = replaced.code

@@ -9,6 +9,7 @@ from flask import (
     Blueprint,
     Response,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -21,8 +22,10 @@ from flask_login import current_user
 
 from ..core.errors import DomainError
 from ..core.permissions import requires
+from ..labels.forms import LabelPrintForm
+from ..labels.render import FORMATS, render
 from ..navigation import NavEntry
-from . import service, shipments
+from . import labels, service, shipments
 from .forms import (
     DispatchForm,
     DispositionForm,
@@ -33,7 +36,6 @@ from .forms import (
     ShipmentBagForm,
     ShipmentForm,
 )
-from .labels import location_label_svg
 
 bp = Blueprint("custody", __name__, url_prefix="/custody")
 
@@ -52,11 +54,21 @@ def _temperature(field) -> float | None:
 # --- Locations ---------------------------------------------------------------------------------
 
 
+def _label_form(code: str) -> LabelPrintForm:
+    return LabelPrintForm(prefix=f"label-{code}")
+
+
+def _locations_page(form: LocationForm | None, status: int = 200):
+    found = service.list_locations()
+    return render_template("custody/locations.html", locations=found, form=form,
+                           label_formats=list(FORMATS),
+                           label_forms={loc.code: _label_form(loc.code) for loc in found}), status
+
+
 @bp.route("/locations")
 @requires("location.read")
 def locations():
-    return render_template("custody/locations.html", locations=service.list_locations(),
-                           form=None)
+    return _locations_page(None)
 
 
 @bp.route("/locations/manage", methods=["GET", "POST"])
@@ -77,20 +89,48 @@ def manage_locations():
                 return redirect(url_for("custody.manage_locations"))
         else:
             status = 400
-    return render_template("custody/locations.html", locations=service.list_locations(),
-                           form=form), status
+    return _locations_page(form, status)
 
 
-@bp.route("/locations/<code>/label.svg")
+def _label_preview(code: str, fmt: str) -> Response:
+    body, mimetype = render(labels.location_label(service.get_location(code)), fmt)
+    response = make_response(body)
+    response.mimetype = mimetype
+    return response
+
+
+@bp.route("/locations/<code>/label.<any(svg, png, pdf, zpl):fmt>")
 @requires("location.read")
-def location_label(code: str):
-    return Response(location_label_svg(service.get_location(code)), mimetype="image/svg+xml")
+def location_label(code: str, fmt: str):
+    """A preview of the location's label: nothing recorded (SPEC 4.6)."""
+    return _label_preview(code, fmt)
 
 
-@bp.route("/locations/<code>/label.manage.svg")
+@bp.route("/locations/<code>/label.manage.<any(svg, png, pdf, zpl):fmt>")
 @requires("location.manage")
-def location_label_for_admin(code: str):
-    return Response(location_label_svg(service.get_location(code)), mimetype="image/svg+xml")
+def location_label_for_admin(code: str, fmt: str):
+    """The same preview for the admin who adds locations (and may not print)."""
+    return _label_preview(code, fmt)
+
+
+@bp.route("/locations/<code>/label/prints", methods=["POST"])
+@requires("label.print")
+def print_location(code: str):
+    form = _label_form(code)
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_("Choose the label format."))
+        location = service.get_location(code)
+        body, mimetype = labels.print_location_label(location, fmt=form.format.data,
+                                                     by=current_user)
+    except DomainError as refused:
+        flash(refused.message, "error")
+        return _locations_page(None, refused.status)
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{location.code}-label.{form.format.data}"')
+    return response
 
 
 # --- Hand-off and receipt ----------------------------------------------------------------------

@@ -93,4 +93,47 @@ class WristbandLabel:
     language: str = "en"
 
 
-Label = BagLabel | LotLabel | WristbandLabel
+@dataclass(frozen=True)
+class VialLabel:
+    """A cryopreserved vial of a cell bank lot (SPEC 3, 4.2, 4.6): the donation's DIN as its
+    linear symbol, with the boxed check character beside it, and the vial's own id in a 2-D
+    symbol, so a vial is told from its siblings by scan."""
+
+    din_data: str  # '=' + 13-character DIN + 2 flag characters
+    din_text: str
+    din_check: str
+    product_code_data: str  # '=<' + product code
+    product_description: str
+    vial_id: str  # the lot id and the vial number, what the 2-D symbol carries
+    position: str  # freezer or dewar position
+    expiry_text: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class MaterialLabel:
+    """A received material lot (SPEC 3): the receipt code as Code 128, with what it is and the
+    supplier's lot and expiry. Its status (quarantine, released) changes and is read from the
+    system at use, so it is not printed."""
+
+    code: str  # the internal receipt id the symbol carries
+    kind: str
+    name: str
+    supplier: str
+    supplier_lot: str
+    expiry_text: str
+    received_text: str
+    language: str = "en"
+
+
+@dataclass(frozen=True)
+class LocationLabel:
+    """A location (SPEC 3): its code as Code 128, scanned to name where a hand-off goes or
+    which ward a nurse's session is tied to."""
+
+    code: str
+    name: str
+    language: str = "en"
+
+
+Label = BagLabel | LotLabel | WristbandLabel | VialLabel | MaterialLabel | LocationLabel

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 from functools import singledispatch
 from typing import Literal
 
-from ucmsc_lims.labels.content import BagLabel, Label, LotLabel, WristbandLabel
+from ucmsc_lims.labels.content import (
+    BagLabel,
+    Label,
+    LocationLabel,
+    LotLabel,
+    MaterialLabel,
+    VialLabel,
+    WristbandLabel,
+)
 from ucmsc_lims.labels.symbols import (
     BAR_HEIGHT_MM,
     LINEAR_QUIET_MODULES,
@@ -242,3 +250,78 @@ def _wristband(label: WristbandLabel) -> Layout:
         ),
     ]
     return Layout(width, height, tuple(elements), label.language)
+
+
+VIAL_SIZE = (70.0, 35.0)
+
+
+@layout.register
+def _vial(label: VialLabel) -> Layout:
+    # SPEC 3, 4.2: the donation's DIN as on the lot label (check character boxed, never in the
+    # symbol), the vial's own id in the 2-D symbol, and where the vial is stored.
+    width, height = VIAL_SIZE
+    margin = 3.0
+    left = margin + LINEAR_QUIET_MM
+    matrix = qr(label.vial_id)
+    matrix_x = width - margin - matrix.width_mm
+    text_width = width - 2 * margin
+    elements: list[Element] = [
+        Linear(left, margin, code128(label.din_data)),
+        Text(left, 17.5, _din_eye_readable(label.din_text), 9, 27, bold=True),
+        Text(left + 28, 17.5, label.din_data[-2:], 6, 4),
+        Box(left + 32.5, 13.4, 5.0, 5.2, stroke=0.3),
+        Text(left + 35, 17.5, label.din_check, 9, 4, bold=True, align="center"),
+        Matrix(matrix_x, margin, matrix),
+        Text(margin, 22.5, f"Vial {label.vial_id}", 8, text_width, bold=True),
+        Text(margin, 26, f"Position {label.position}", 7, text_width),
+        Text(margin, 29.5, f"{label.product_code_data[2:]} {label.product_description}", 6.5,
+             text_width),
+        Text(margin, 33, f"Expires {label.expiry_text}", 7, text_width, bold=True),
+    ]
+    return Layout(width, height, tuple(elements), label.language)
+
+
+MATERIAL_SIZE = (70.0, 31.0)
+
+
+@layout.register
+def _material(label: MaterialLabel) -> Layout:
+    # SPEC 3: the receipt code is what a fill or a step scans; the supplier's lot and expiry
+    # are what a person checks against the container.
+    width, height = MATERIAL_SIZE
+    margin = 3.0
+    left = margin + LINEAR_QUIET_MM
+    linear = code128(label.code)
+    beside = left + linear.width_mm + LINEAR_QUIET_MM
+    text_width = width - 2 * margin
+    elements: list[Element] = [
+        Linear(left, margin, linear),
+        Text(beside, 7, "Material lot", 7.5, width - margin - beside, bold=True),
+        Text(beside, 11.5, label.kind, 7.5, width - margin - beside),
+        Text(left, 17.5, label.code, 9, linear.width_mm, bold=True),
+        Text(margin, 21.5, label.name, 8, text_width, bold=True),
+        Text(margin, 25, f"{label.supplier}, lot {label.supplier_lot}", 6.5, text_width),
+        Text(margin, 28.5, f"Expires {label.expiry_text}   Received {label.received_text}", 6.5,
+             text_width),
+    ]
+    return Layout(width, height, tuple(elements), label.language)
+
+
+LOCATION_MIN_WIDTH = 60.0
+LOCATION_HEIGHT = 28.0
+
+
+@layout.register
+def _location(label: LocationLabel) -> Layout:
+    # SPEC 3, 4.8: a location code is read at a fixed place; the label grows to hold the
+    # longest code with its quiet zones.
+    margin = 3.0
+    linear = code128(label.code)
+    width = max(LOCATION_MIN_WIDTH, linear.width_mm + 2 * (LINEAR_QUIET_MM + margin))
+    bars_x = (width - linear.width_mm) / 2
+    elements: list[Element] = [
+        Linear(bars_x, margin, linear),
+        Text(width / 2, 18.5, label.code, 10, width - 2 * margin, bold=True, align="center"),
+        Text(width / 2, 24, label.name, 8, width - 2 * margin, align="center"),
+    ]
+    return Layout(width, LOCATION_HEIGHT, tuple(elements), label.language)

@@ -10,9 +10,11 @@ from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from flask_babel import gettext as _
 from PIL import Image, ImageDraw, ImageFont
 from reportlab.pdfbase.pdfmetrics import stringWidth
 
+from ucmsc_lims.core.errors import DomainError
 from ucmsc_lims.labels.content import Label
 from ucmsc_lims.labels.fonts import Typeface, typeface
 from ucmsc_lims.labels.layout import PT_MM, Box, Layout, Linear, Matrix, Text, fitted_size, layout
@@ -20,7 +22,15 @@ from ucmsc_lims.labels.sheet import to_pdf
 from ucmsc_lims.labels.symbols import QR_MODULE_MM, X_DIMENSION_MM
 from ucmsc_lims.labels.zpl import to_zpl
 
-__all__ = ["to_pdf", "to_png", "to_svg", "to_zpl"]
+__all__ = ["FORMATS", "render", "to_pdf", "to_png", "to_svg", "to_zpl"]
+
+# What a label page or print answers in each format (SPEC 4.6).
+FORMATS = {
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "pdf": "application/pdf",
+    "zpl": "application/x-zpl",
+}
 
 
 def _mm(value: float) -> str:
@@ -172,3 +182,20 @@ def to_png(label: Label, dpi: int = 300) -> bytes:
     out = io.BytesIO()
     raster.image.save(out, format="PNG", dpi=(dpi, dpi))
     return out.getvalue()
+
+
+def render(label: Label, fmt: str) -> tuple[bytes, str]:
+    """The label in one of FORMATS, with its content type; a single label per PDF page."""
+    if fmt not in FORMATS:
+        formats = ", ".join(FORMATS)
+        raise DomainError(_("A label format is one of %(formats)s.", formats=formats),
+                          field_errors={"format": [_("One of %(formats)s.", formats=formats)]})
+    if fmt == "svg":
+        body = to_svg(label).encode()
+    elif fmt == "png":
+        body = to_png(label)
+    elif fmt == "pdf":
+        body = to_pdf([label])
+    else:
+        body = to_zpl(label).encode()
+    return body, FORMATS[fmt]

@@ -3,8 +3,6 @@ scanner makes (passage, QC result), and the lot label (SPEC 7)."""
 
 from __future__ import annotations
 
-from math import log2
-
 from flask import Response, url_for
 from flask_login import current_user
 from flask_smorest import Blueprint
@@ -103,15 +101,22 @@ def get_lot(lot_id: str):
 @blp.arguments(PassageInSchema)
 @blp.response(201, PassageOutSchema)
 def record_passage(body, lot_id: str):
+    from ..qc import service as qc
+
     lot = service.get_lot(lot_id)
     passage = steps.record_passage(
         lot, number=body.get("number"), seeded_at=body["seeded_at"],
         harvested_at=body["harvested_at"], vessels=body["vessels"],
         cells_seeded=body["cells_seeded"], cells_harvested=body["cells_harvested"],
         viability_pct=body["viability_pct"], confluence_pct=body["confluence_pct"],
-        incubator=body["incubator"], by=current_user, materials_used=body["materials"])
+        incubator=body["incubator"], by=current_user, materials_used=body["materials"],
+        growth_reason=body.get("growth_reason"))
+    row = steps.growth_of(lot)[0][-1]
+    deviation = next((d.number for d in qc.deviations_of(lot) if d.passage_id == passage.id),
+                     None)
     return {"lot": lot, "number": passage.number, "operator": current_user,
-            "verified": False, "doublings": log2(passage.cells_harvested / passage.cells_seeded)}
+            "verified": False, "doublings": row.doublings,
+            "doubling_time_hours": row.doubling_time_hours, "deviation": deviation}
 
 
 @blp.route("/<lot_id>/qc-results", methods=["POST"])
@@ -127,7 +132,7 @@ def record_qc_result(body, lot_id: str):
         lot, test=body["test"], value=body["value"], unit=body.get("unit"),
         method=body.get("method"), sample_id=body["sample_id"],
         instrument=body.get("instrument"), performed_at=body.get("performed_at"),
-        by=current_user)
+        sampled_at=body.get("sampled_at"), by=current_user)
     deviation = next((d.number for d in qc.deviations_of(lot) if d.qc_result_id == result.id),
                      None)
     return {"id": result.id, "test": result.test, "value_display": result.value_display,

@@ -47,6 +47,9 @@ class PassageForm(FlaskForm):
                             validators=[DataRequired()])
     materials = StringField(_l("Material lots used (scan, separated by spaces)"),
                             validators=[Optional(), Length(max=500)])
+    # SPEC 4.2: asked for when the doubling time is outside the protocol's plausible range.
+    growth_reason = StringField(_l("Reason for an unusual doubling time"),
+                                validators=[Optional(), Length(max=500)])
     submit = SubmitField(_l("Record passage"))
 
 
@@ -96,6 +99,8 @@ class QcResultForm(FlaskForm):
     test = SelectField(_l("Test"), choices=[])
     value = StringField(_l("Value"), validators=[DataRequired(), Length(max=60)])
     sample_id = StringField(_l("Sample id"), validators=[DataRequired(), Length(max=60)])
+    sampled_at = DateTimeLocalField(_l("Sampled at (site time; blank: now)"), format=DT,
+                                    validators=[Optional()])
     instrument = StringField(_l("Instrument"), validators=[Optional(), Length(max=80)])
     method = StringField(_l("Method (blank: the specification's)"),
                          validators=[Optional(), Length(max=120)])

@@ -136,6 +136,8 @@ class Passage(Base):
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     verifier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))
     verified_at: Mapped[datetime | None]
+    # SPEC 4.2: why a doubling time outside the plausible range was recorded as it is.
+    growth_reason: Mapped[str | None] = mapped_column(sa.Text)
 
     lot: Mapped[Lot] = relationship(back_populates="passages")
     operator: Mapped[User] = relationship(foreign_keys=[operator_id], lazy="joined")

@@ -69,6 +69,9 @@ def _lot_sections(lot: Lot, *, blinded: bool) -> list:
          f"{p.confluence_pct:g}", p.incubator, f"{r.doublings:.2f}", f"{r.cumulative:.2f}",
          p.operator.full_name, p.verifier.full_name if p.verifier else "NOT VERIFIED"]
         for p, r in zip(lot.passages, rows, strict=True)]))
+    # SPEC 4.2: a doubling time outside the plausible range is recorded with its reason.
+    story += [_p(f"P{p.number}: unusual growth recorded because: {p.growth_reason}")
+              for p in lot.passages if p.growth_reason]
     story += [_p("Material lots used", "Heading2"), _table(
         [["Step", "Material", "Name", "Supplier lot", "Expires", "By"]] + [
             [u.step, u.material.code, u.material.name, u.material.supplier_lot,
@@ -82,7 +85,9 @@ def _lot_sections(lot: Lot, *, blinded: bool) -> list:
     story += [_p(f"Results against {spec.title} v{spec.version}", "Heading2"), _table(
         [["Test", "Specification", "Result", "Status", "Method / sample", "By / reviewer"]] + [
             [i.item.label, i.item.criterion, i.result.value_display if i.result else "missing",
-             i.status, f"{i.result.method} / {i.result.sample_id}" if i.result else "",
+             i.status, (f"{i.result.method} / {i.result.sample_id}"
+                        + (f", sampled {format_local(i.result.sampled_at)}"
+                           if i.result.sampled_at else "")) if i.result else "",
              (f"{i.result.recorded_by.full_name} {format_local(i.result.performed_at)} / "
               f"{i.result.reviewer.full_name if i.result.reviewer else 'not reviewed'}")
              if i.result else ""] for i in items])]

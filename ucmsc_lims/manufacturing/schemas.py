@@ -71,6 +71,8 @@ class PassageInSchema(Schema):
     confluence_pct = fields.Float(required=True)
     incubator = fields.String(required=True)
     materials = fields.List(fields.String(), load_default=list)
+    # SPEC 4.2: required when the doubling time is outside the protocol's plausible range.
+    growth_reason = fields.String(validate=validate.Length(max=500))
 
 
 class PassageOutSchema(Schema):
@@ -79,6 +81,9 @@ class PassageOutSchema(Schema):
     operator = fields.String(attribute="operator.username")
     verified = fields.Boolean()
     doublings = fields.Float()
+    doubling_time_hours = fields.Float(allow_none=True)
+    # The deviation a growth no cell can reach opened (it stops the lot), or null.
+    deviation = fields.String(allow_none=True)
 
 
 class QcResultInSchema(Schema):
@@ -88,6 +93,8 @@ class QcResultInSchema(Schema):
     method = fields.String()
     sample_id = fields.String(required=True, validate=validate.Length(min=1, max=60))
     instrument = fields.String()
+    # SPEC 4.3: a passing result comes no earlier than this + the test's duration.
+    sampled_at = fields.AwareDateTime()
     performed_at = fields.AwareDateTime()
 
 

@@ -187,6 +187,17 @@ def _check_hold_exit(lot: Lot, to_state: str) -> None:
             f"'{held_from}', not '{to_state}'.")
 
 
+def transition_refusal(lot: Lot, to_state: str) -> str | None:
+    """Why the lot's state machine refuses `to_state` now, or None: the rule `transition`
+    enforces, for pages that offer only the moves that will be accepted."""
+    try:
+        machine_for(lot.kind).check(lot.state, to_state)
+        _check_hold_exit(lot, to_state)
+    except InvalidTransition as refused:
+        return refused.message
+    return None
+
+
 def transition(lot: Lot, to_state: str, *, by: User | None, reason: str | None = None,
                signature: Signature | None = None, at: datetime | None = None) -> Lot:
     """Check the lot's state machine and the actor, change the state, record and audit it."""

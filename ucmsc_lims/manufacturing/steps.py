@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from ..auth.models import User
 from ..core import audit
+from ..core.clock import format_local
 from ..core.db import utcnow
 from ..core.errors import Conflict, DomainError, NotPermitted
-from ..core.ids import ScanError, parse_location_code
 from ..donors.models import Collection
 from ..extensions import db
 from ..materials import service as materials
 from ..protocol import service as protocol
-from . import growth
+from ..qc import service as qc
+from . import actions, growth, plausibility
+from .actions import next_passage_number
 from .models import CELL_BANK, PRODUCT_BATCH, Lot, MaterialUse, Passage, ProcessingStep, Vial
 from .service import batches_of, is_expired, product_code, transition
 
@@ -57,8 +60,11 @@ def _use_materials(lot: Lot, codes: Sequence[str], *, step: str, by: User, at: d
     return uses
 
 
-def start_cell_bank(collection: Collection, *, by: User) -> Lot:
-    """A cell bank lot from an accepted cord; it keeps the donation's DIN (SPEC 4.2)."""
+def start_cell_bank(collection: Collection, *, by: User, started_at: datetime | None = None
+                    ) -> Lot:
+    """A cell bank lot from an accepted cord; it keeps the donation's DIN (SPEC 4.2). A lot
+    entered after the fact names when it started: after the cord was received, not later than
+    now."""
     _require_technician(by)
     if collection.status != "accepted":
         raise Conflict(f"Collection {collection.din} is {collection.status}: only an accepted "
@@ -66,13 +72,18 @@ def start_cell_bank(collection: Collection, *, by: User) -> Lot:
     lot_id = f"{collection.din}-CB"
     if db.session.scalar(sa.select(Lot.id).where(Lot.lot_id == lot_id)):
         raise Conflict(f"Collection {collection.din} already has cell bank lot {lot_id}.")
+    started_at = started_at or utcnow()
+    plausibility.not_in_future(started_at, _("A lot cannot start in the future."))
+    if started_at < collection.received_at:
+        raise DomainError(_("Lot %(lot)s cannot start before its cord was received (%(at)s).",
+                            lot=lot_id, at=format_local(collection.received_at)))
     lot = Lot(lot_id=lot_id, kind=CELL_BANK, din=collection.din, collection=collection,
               product_code=product_code(CELL_BANK).text, state="received", started_by_id=by.id,
-              cells_allocated=0.0)
+              started_at=started_at, cells_allocated=0.0)
     db.session.add(lot)
     audit.record(db.session, "lot.created", lot, actor=by,
                  new={"lot_id": lot_id, "kind": CELL_BANK, "din": collection.din,
-                      "state": "received"})
+                      "state": "received", "started_at": started_at})
     return lot
 
 
@@ -80,9 +91,14 @@ def record_processing(lot: Lot, *, method: str, by: User, materials_used: Sequen
                       performed_at: datetime | None = None, notes: str | None = None) -> Lot:
     """Explant or enzymatic digestion of the cord: the lot moves to `processing`."""
     _require_technician(by)
+    actions.require(lot, "processing")
     if method not in PROCESSING_METHODS:
         raise DomainError("The processing method is explant or enzymatic digestion.")
     performed_at = performed_at or utcnow()
+    plausibility.not_in_future(performed_at, _("Processing cannot be recorded in the future."))
+    if performed_at < lot.started_at:
+        raise DomainError(_("Lot %(lot)s cannot be processed before it started (%(at)s).",
+                            lot=lot.lot_id, at=format_local(lot.started_at)))
     usable_materials(materials_used, at=performed_at)
     transition(lot, "processing", by=by, at=performed_at)
     db.session.add(ProcessingStep(lot_id=lot.id, method=method, performed_at=performed_at,
@@ -93,66 +109,53 @@ def record_processing(lot: Lot, *, method: str, by: User, materials_used: Sequen
     return lot
 
 
-def next_passage_number(lot: Lot) -> int:
-    if lot.passages:
-        return lot.passages[-1].number + 1
-    if lot.kind == PRODUCT_BATCH and lot.parent is not None and lot.parent.passages:
-        return lot.parent.passages[-1].number + 1
-    return 0
-
-
-def passage_limit(lot: Lot) -> int:
-    """The highest passage this lot may reach: the banking passage in a bank, the protocol's
-    maximum in a batch (SPEC 4.2: P0-P2 in the bank, P3-P5 in the batch)."""
-    if lot.kind == CELL_BANK:
-        return int(protocol.value("banking_passage"))
-    return int(protocol.value("max_passage"))
-
-
 def record_passage(lot: Lot, *, seeded_at: datetime, harvested_at: datetime, vessels: str,
                    cells_seeded: float, cells_harvested: float, viability_pct: float,
                    confluence_pct: float, incubator: str, by: User,
-                   materials_used: Sequence[str] = (), number: int | None = None) -> Passage:
+                   materials_used: Sequence[str] = (), number: int | None = None,
+                   growth_reason: str | None = None) -> Passage:
+    """Record a passage once it is plausible (SPEC 4.2): its incubator is an incubator, it
+    follows the passage before, it seeds no more cells than it was given, and its doubling time
+    is in the protocol's plausible range or explained by `growth_reason`. Growth no cell can
+    reach is recorded as counted and opens a deviation that stops the lot."""
     _require_technician(by)
-    growing = {"processing", "expanding"} if lot.kind == CELL_BANK else {"thawed", "expanding"}
-    if lot.state not in growing:
-        raise Conflict(f"Passages are recorded while a lot is {' or '.join(sorted(growing))}; "
-                       f"lot {lot.lot_id} is {lot.state.replace('_', ' ')}.")
+    actions.require(lot, "passage")
     expected = next_passage_number(lot)
     if number is not None and number != expected:
         raise DomainError(f"The next passage of lot {lot.lot_id} is P{expected}, not P{number}.")
-    limit = passage_limit(lot)
-    if expected > limit:
-        where = "the banking passage" if lot.kind == CELL_BANK else "the protocol's maximum"
-        raise DomainError(f"P{expected} is refused: {where} is P{limit}.")
     if cells_seeded <= 0 or cells_harvested <= 0:
         raise DomainError("Cells seeded and cells harvested must be positive counts.")
     for name, value in (("Viability", viability_pct), ("Confluence", confluence_pct)):
         if not 0 <= value <= 100:
             raise DomainError(f"{name} is a percentage between 0 and 100.")
-    if harvested_at <= seeded_at:
-        raise DomainError("A passage is harvested after it was seeded.")
-    if harvested_at > utcnow() + timedelta(minutes=5):
-        raise DomainError("A passage cannot be recorded as harvested in the future.")
-    try:
-        incubator = parse_location_code(incubator)
-    except ScanError as bad:
-        raise DomainError(f"Incubator: {bad}") from None
+    plausibility.check_passage_times(lot, expected, seeded_at, harvested_at)
+    incubator = plausibility.incubator(incubator)
+    plausibility.check_seeding(lot, expected, cells_seeded)
+    hours = (harvested_at - seeded_at).total_seconds() / 3600
+    judged = plausibility.judge_growth(expected, cells_seeded, cells_harvested, hours)
+    reason = (growth_reason or "").strip() or None
+    if judged.warning and reason is None:
+        raise DomainError(judged.warning, field_errors={
+            "growth_reason": [_("Give the reason for this doubling time.")]})
     usable_materials(materials_used, at=seeded_at)
     if lot.state in {"processing", "thawed"}:
         transition(lot, "expanding", by=by, at=seeded_at)
     passage = Passage(lot=lot, number=expected, seeded_at=seeded_at, harvested_at=harvested_at,
                       vessels=vessels, cells_seeded=cells_seeded, cells_harvested=cells_harvested,
                       viability_pct=viability_pct, confluence_pct=confluence_pct,
-                      incubator=incubator, operator_id=by.id, operator=by)
+                      incubator=incubator, operator_id=by.id, operator=by,
+                      growth_reason=reason)
     db.session.add(passage)
     db.session.flush()
     _use_materials(lot, materials_used, step=f"passage P{expected}", by=by, at=seeded_at,
                    passage=passage)
-    audit.record(db.session, "lot.passage_recorded", lot, actor=by, new={
+    audit.record(db.session, "lot.passage_recorded", lot, actor=by, reason=reason, new={
         "passage": expected, "cells_seeded": cells_seeded, "cells_harvested": cells_harvested,
         "viability_pct": viability_pct, "confluence_pct": confluence_pct,
-        "incubator": incubator})
+        "incubator": incubator, "doubling_time_hours": judged.doubling_time_hours,
+        "growth_warning": judged.warning or judged.impossible, "growth_reason": reason})
+    if judged.impossible:
+        qc.open_deviation(lot, title=judged.impossible, by=by, passage=passage)
     return passage
 
 
@@ -172,19 +175,9 @@ def verify_passage(passage: Passage, *, by: User) -> Passage:
     return passage
 
 
-def _require_verified(lot: Lot) -> None:
-    unverified = [p.label for p in lot.passages if p.verifier_id is None]
-    if unverified:
-        raise Conflict(f"Passage {', '.join(unverified)} of lot {lot.lot_id} is not verified by "
-                       "a second person yet.")
-
-
 def vial_positions(dewar: str, box: str, count: int, first_slot: int = 1) -> list[str]:
-    """`L-DEWAR-1/B03/S01` style positions for `count` vials in one box."""
-    try:
-        dewar = parse_location_code(dewar)
-    except ScanError as bad:
-        raise DomainError(f"Dewar or freezer: {bad}") from None
+    """`L-DEWAR-1/B03/S01` style positions for `count` vials in one box of a dewar."""
+    dewar = plausibility.vial_store(dewar)
     if not 1 <= count <= 500:
         raise DomainError("A bank has between 1 and 500 vials.")
     return [f"{dewar}/{box.strip().upper()}/S{slot:02d}"
@@ -193,21 +186,22 @@ def vial_positions(dewar: str, box: str, count: int, first_slot: int = 1) -> lis
 
 def bank_lot(lot: Lot, *, positions: Sequence[str], cells_per_vial: float, by: User,
              materials_used: Sequence[str] = (), at: datetime | None = None) -> Lot:
-    """Cryopreserve a bank at the banking passage in vials, each at its position."""
+    """Cryopreserve a bank at the banking passage in vials, each at its position in a dewar;
+    the vials hold no more cells than the banking passage harvested (SPEC 4.2)."""
     _require_technician(by)
-    if lot.kind != CELL_BANK:
-        raise DomainError("Only a cell bank lot is cryopreserved in vials.")
-    banking = passage_limit(lot)
-    last = lot.passages[-1].number if lot.passages else None
-    if last != banking:
-        shown = "no passage" if last is None else f"P{last}"
-        raise Conflict(f"Lot {lot.lot_id} is banked at P{banking}; it has reached {shown}.")
-    _require_verified(lot)
+    actions.require(lot, "bank")
     if not positions or len(set(positions)) != len(positions):
         raise DomainError("Give one distinct freezer or dewar position for every vial.")
+    for dewar in dict.fromkeys(position.split("/", 1)[0] for position in positions):
+        plausibility.vial_store(dewar)
     if cells_per_vial <= 0:
         raise DomainError("Cells per vial must be a positive count.")
     at = at or utcnow()
+    plausibility.check_after_last_harvest(lot, at, _("Cryopreservation"))
+    plausibility.check_taken_from_last(lot, len(positions) * cells_per_vial, _(
+        "bank %(vials)s vials of %(each)s cells (%(total)s)", vials=len(positions),
+        each=plausibility.cells(cells_per_vial),
+        total=plausibility.cells(len(positions) * cells_per_vial)))
     usable_materials(materials_used, at=at)
     transition(lot, "banked", by=by, at=at)
     lot.banked_at = at
@@ -226,14 +220,11 @@ def start_batch(bank: Lot, *, vial_numbers: Sequence[int], by: User,
     consumed and never reused."""
     _require_technician(by)
     at = at or utcnow()
-    if bank.kind != CELL_BANK:
-        raise DomainError(f"Lot {bank.lot_id} is not a cell bank lot.")
-    if bank.state != "released":
-        raise Conflict(f"Cell bank lot {bank.lot_id} is {bank.state.replace('_', ' ')}: "
-                       "a batch starts only from a released bank.")
+    actions.require(bank, "start_batch")
     if is_expired(bank, at):
         raise Conflict(f"Cell bank lot {bank.lot_id} is past its stability date "
                        f"({bank.expires_at:%Y-%m-%d}).")
+    plausibility.not_in_future(at, _("A batch cannot be started in the future."))
     if not vial_numbers:
         raise DomainError("Choose at least one vial to thaw.")
     by_number = {v.number: v for v in bank.vials}
@@ -270,16 +261,16 @@ def start_batch(bank: Lot, *, vial_numbers: Sequence[int], by: User,
 
 def harvest_batch(lot: Lot, *, cells_harvested: float, viability_pct: float, by: User,
                   materials_used: Sequence[str] = (), at: datetime | None = None) -> Lot:
-    """Harvest fresh on the day of infusion; the batch keeps for the protocol's shelf life."""
+    """Harvest fresh on the day of infusion; the batch keeps for the protocol's shelf life.
+    The harvest takes the last passage's cells: no more of them, and not before it."""
     _require_technician(by)
-    if lot.kind != PRODUCT_BATCH:
-        raise DomainError("Only a product batch is harvested for infusion.")
-    if not lot.passages:
-        raise Conflict(f"Lot {lot.lot_id} has no passage yet.")
-    _require_verified(lot)
+    actions.require(lot, "harvest")
     if cells_harvested <= 0 or not 0 <= viability_pct <= 100:
         raise DomainError("Give a positive cell count and a viability between 0 and 100 %.")
     at = at or utcnow()
+    plausibility.check_after_last_harvest(lot, at, _("The harvest"))
+    plausibility.check_taken_from_last(lot, cells_harvested, _(
+        "harvest %(cells)s cells", cells=plausibility.cells(cells_harvested)))
     usable_materials(materials_used, at=at)
     transition(lot, "harvested", by=by, at=at)
     lot.harvested_at = at
@@ -294,6 +285,7 @@ def harvest_batch(lot: Lot, *, cells_harvested: float, viability_pct: float, by:
 
 
 def submit_for_qc(lot: Lot, *, by: User) -> Lot:
+    actions.require(lot, "submit_qc")
     return transition(lot, "qc_pending", by=by)
 
 

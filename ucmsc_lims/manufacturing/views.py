@@ -1,9 +1,9 @@
 """Pages: lots, the lot page with its actions and growth chart, the technician's worklist,
-the QA release queue and release page, the batch record PDF."""
+the QA release queue and release page, the batch record PDF, the lot and vial labels."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,8 +13,11 @@ from ..core.clock import site_zone
 from ..core.errors import DomainError
 from ..core.permissions import requires
 from ..extensions import db
+from ..labels.forms import LabelPrintForm
+from ..labels.render import FORMATS, render
 from ..navigation import NavEntry
-from . import forms, service, steps
+from . import actions, forms, plausibility, service, steps
+from .labels import lot_label, print_lot_label, print_vial_label, vial_label, vial_of
 from .timeline import timeline
 
 bp = Blueprint("manufacturing", __name__, url_prefix="/lots")
@@ -41,6 +44,7 @@ def _lot_context(lot) -> dict:
 
     rows, start = steps.growth_of(lot)
     spec, items = qc.item_statuses(lot)
+    allowed = actions.allowed_actions(lot)
     return dict(
         lot=lot, rows=rows, start_cpd=start, chart=Markup(steps.growth_chart(lot)),
         spec=spec, items=items, deviations=qc.deviations_of(lot), events=timeline(lot),
@@ -54,7 +58,15 @@ def _lot_context(lot) -> dict:
         harvest_form=forms.HarvestForm(prefix="harv"), reason_form=forms.ReasonForm(prefix="r"),
         sign_form=forms.SignForm(prefix="sig"), qc_form=result_form(lot),
         show_cells=not current_user.is_blinded,
+        allowed=allowed, step_hints=actions.step_hints(lot, allowed),
+        cells_for_next_passage=plausibility.cells_for_next_passage(lot),
+        label_formats=list(FORMATS), label_form=LabelPrintForm(prefix="lot-label"),
+        vial_forms={v.number: _vial_form(v.number) for v in lot.vials},
     )
+
+
+def _vial_form(number: int) -> LabelPrintForm:
+    return LabelPrintForm(prefix=f"vial-{number}")
 
 
 def render_lot(lot, status: int = 200):
@@ -142,7 +154,8 @@ def record_passage(lot_id: str):
         vessels=form.vessels.data, cells_seeded=form.cells_seeded.data,
         cells_harvested=form.cells_harvested.data, viability_pct=form.viability_pct.data,
         confluence_pct=form.confluence_pct.data, incubator=form.incubator.data, by=current_user,
-        materials_used=_codes(form.materials.data)), _("Passage recorded."))
+        materials_used=_codes(form.materials.data), growth_reason=form.growth_reason.data),
+        _("Passage recorded."))
 
 
 @bp.route("/<lot_id>/passages/<int:number>/verify", methods=["POST"])
@@ -241,3 +254,58 @@ def batch_record(lot_id: str):
     return Response(batch_record_pdf(lot, blinded=current_user.is_blinded),
                     mimetype="application/pdf", headers={
                         "Content-Disposition": f'inline; filename="{lot.lot_id}-batch-record.pdf"'})
+
+
+# --- Labels (SPEC 4.6): previews for a signed-in page user, prints as their own action --------
+
+
+def _label_response(body: bytes, mimetype: str, *, filename: str | None = None) -> Response:
+    response = make_response(body)
+    response.mimetype = mimetype
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.route("/<lot_id>/label.<any(svg, png, pdf, zpl):fmt>")
+@requires("lot_label.read")
+def lot_label_preview(lot_id: str, fmt: str):
+    """The ISBT 128 lot label, opened from the lot page: a preview, nothing recorded (the API's
+    `GET /api/v1/lots/{lot_id}/label.{fmt}` is its twin for bearer tokens)."""
+    return _label_response(*render(lot_label(service.get_lot(lot_id)), fmt))
+
+
+@bp.route("/<lot_id>/label/prints", methods=["POST"])
+@requires("label.print")
+def lot_label_print(lot_id: str):
+    form = LabelPrintForm(prefix="lot-label")
+    if not form.validate_on_submit():
+        return refused(lot_id, DomainError(_("Choose the label format.")))
+    lot = service.get_lot(lot_id)
+    try:
+        body, mimetype = print_lot_label(lot, fmt=form.format.data, by=current_user)
+    except DomainError as error:
+        return refused(lot_id, error)
+    return _label_response(body, mimetype, filename=f"{lot.lot_id}-label.{form.format.data}")
+
+
+@bp.route("/<lot_id>/vials/<int:number>/label.<any(svg, png, pdf, zpl):fmt>")
+@requires("lot_label.read")
+def vial_label_preview(lot_id: str, number: int, fmt: str):
+    """One vial's label, opened from its lot page: a preview, nothing recorded."""
+    vial = vial_of(service.get_lot(lot_id), number)
+    return _label_response(*render(vial_label(vial), fmt))
+
+
+@bp.route("/<lot_id>/vials/<int:number>/label/prints", methods=["POST"])
+@requires("label.print")
+def vial_label_print(lot_id: str, number: int):
+    form = _vial_form(number)
+    if not form.validate_on_submit():
+        return refused(lot_id, DomainError(_("Choose the label format.")))
+    try:
+        vial = vial_of(service.get_lot(lot_id), number)
+        body, mimetype = print_vial_label(vial, fmt=form.format.data, by=current_user)
+    except DomainError as error:
+        return refused(lot_id, error)
+    return _label_response(body, mimetype, filename=f"{vial.label}-label.{form.format.data}")

@@ -1,8 +1,8 @@
-"""Material lots: the receipt form and QA's release or rejection."""
+"""Material lots: the receipt form, QA's release or rejection, and the receipt labels."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,8 +13,11 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..core.errors import DomainError
 from ..core.permissions import requires
 from ..extensions import db
+from ..labels.forms import LabelPrintForm
+from ..labels.render import FORMATS, render
 from ..navigation import NavEntry
 from . import service
+from .labels import material_label, print_material_label
 from .models import KINDS
 
 bp = Blueprint("materials", __name__, url_prefix="/materials")
@@ -34,9 +37,15 @@ class StatusForm(FlaskForm):
     reason = StringField(_l("Reason (required to reject)"), validators=[Optional()])
 
 
+def _label_form(code: str) -> LabelPrintForm:
+    return LabelPrintForm(prefix=f"label-{code}")
+
+
 def _list(form, status=200):
-    return render_template("materials/materials.html", materials=service.list_materials(),
-                           form=form, status_form=StatusForm()), status
+    materials = service.list_materials()
+    return render_template("materials/materials.html", materials=materials,
+                           form=form, status_form=StatusForm(), label_formats=list(FORMATS),
+                           label_forms={m.code: _label_form(m.code) for m in materials}), status
 
 
 @bp.route("/")
@@ -78,3 +87,33 @@ def set_status(code: str, status: str):
         flash(error.message, "error")
         return _list(ReceiveForm(), error.status)
     return redirect(url_for(".materials"))
+
+
+@bp.route("/<code>/label.<any(svg, png, pdf, zpl):fmt>")
+@requires("lot_label.read")
+def label(code: str, fmt: str):
+    """The receipt label, opened from the materials page: a preview, nothing recorded."""
+    body, mimetype = render(material_label(service.get_by_code(code)), fmt)
+    response = make_response(body)
+    response.mimetype = mimetype
+    return response
+
+
+@bp.route("/<code>/label/prints", methods=["POST"])
+@requires("label.print")
+def print_label(code: str):
+    form = _label_form(code)
+    try:
+        if not form.validate_on_submit():
+            raise DomainError(_("Choose the label format."))
+        material = service.get_by_code(code)
+        body, mimetype = print_material_label(material, fmt=form.format.data, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _list(ReceiveForm(), error.status)
+    response = make_response(body)
+    response.mimetype = mimetype
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{material.code}-label.{form.format.data}"')
+    return response

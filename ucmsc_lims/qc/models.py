@@ -80,6 +80,8 @@ class QcResult(Base):
     value_text: Mapped[str | None] = mapped_column(sa.String(60))
     unit: Mapped[str] = mapped_column(sa.String(20))
     instrument: Mapped[str | None] = mapped_column(sa.String(80))
+    # SPEC 4.3: a passing result comes no earlier than the sample time + the test's duration.
+    sampled_at: Mapped[datetime | None]
     performed_at: Mapped[datetime]
     recorded_by_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"))
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -110,6 +112,8 @@ class Deviation(Base):
     number: Mapped[str] = mapped_column(sa.String(20), unique=True)
     lot_id: Mapped[int] = mapped_column(sa.ForeignKey("lot.id"), index=True)
     qc_result_id: Mapped[int | None] = mapped_column(sa.ForeignKey("qc_result.id"))
+    # SPEC 4.2: a passage whose growth no cell can reach stops its lot until QA closes this.
+    passage_id: Mapped[int | None] = mapped_column(sa.ForeignKey("passage.id"))
     title: Mapped[str] = mapped_column(sa.String(300))
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     opened_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user_account.id"))

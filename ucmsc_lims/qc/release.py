@@ -18,6 +18,7 @@ from ..core.db import utcnow
 from ..core.errors import DomainError, NotPermitted
 from ..donors.service import release_gaps
 from ..extensions import db
+from ..manufacturing import actions
 from ..manufacturing import service as manufacturing
 from ..manufacturing.models import Lot
 from . import service as qc
@@ -63,9 +64,9 @@ def _blockers(lot: Lot, data: qc.LotQc, *, by: User | None, pending: Sequence[st
     """The blockers of one lot from its preloaded rows; `criteria` caches each specification
     item's criterion across the lots of one call (a criterion may read a protocol setting)."""
     blockers: list[str] = []
-    if lot.state != "qc_pending":
-        blockers.append(f"Lot {lot.lot_id} is {lot.state.replace('_', ' ')}: only a lot "
-                        "pending QC is released.")
+    not_now = actions.refusal(lot, "release")
+    if not_now:
+        blockers.append(not_now)
     blockers += release_gaps(lot.collection)
     if lot.parent is not None and lot.parent.state not in {"released", "expired"}:
         blockers.append(f"Its cell bank lot {lot.parent.lot_id} is "
@@ -111,6 +112,15 @@ def _blockers(lot: Lot, data: qc.LotQc, *, by: User | None, pending: Sequence[st
     return blockers
 
 
+def release_refusals(lot: Lot, *, by: User | None) -> list[str]:
+    """What stands in the way of any release by `by`, even a conditional one: the blockers
+    left when every test that may be pending and has no result is left pending. The release
+    page offers the signature only when this is empty (SPEC 4.3)."""
+    rows = qc.lot_qc(lot).statuses()
+    pendable = [row.item.test for row in rows if row.item.may_be_pending and row.result is None]
+    return release_blockers(lot, by=by, pending=pendable)
+
+
 def _content(lot: Lot, meaning: str, **extra) -> dict:
     _, rows = qc.item_statuses(lot)
     return {"lot_id": lot.lot_id, "din": lot.din, "kind": lot.kind, "state": lot.state,
@@ -150,7 +160,7 @@ def release_lot(lot: Lot, *, by: User, username: str, password: str,
 
 def reject_lot(lot: Lot, *, by: User, username: str, password: str, reason: str) -> Lot:
     _require_qa(by)
-    manufacturing.machine_for(lot.kind).check(lot.state, "rejected")
+    actions.require(lot, "reject")
     if not reason.strip():
         raise DomainError("Give the reason the lot is rejected.")
     signature = esign.sign(db.session, username=username, password=password,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from ..auth.models import User
 from ..core import audit, esign
@@ -15,7 +16,10 @@ from ..core.clock import format_local
 from ..core.db import utcnow
 from ..core.errors import Conflict, DomainError, NotFound, NotPermitted
 from ..extensions import db
-from ..manufacturing.models import Lot
+from ..manufacturing import actions
+from ..manufacturing.models import Lot, Passage
+from ..protocol import service as protocol
+from ..protocol.settings import BY_KEY
 from .models import Deviation, QcResult, Specification, SpecItem
 
 DISPOSITIONS = {"use": "Accepted for use (justified)", "reject": "Lot must not be used"}
@@ -80,8 +84,6 @@ ITEM_FIELDS = ("test", "label", "method", "unit", "comparator", "limit", "limit_
 def _checked_items(items: list[dict]) -> list[dict]:
     """The items of a new version as QA typed them, each complete and consistent; rows left
     blank are dropped. Every problem is named with its row."""
-    from ..protocol.settings import BY_KEY
-
     checked: list[dict] = []
     problems: list[str] = []
     for row_number, raw in enumerate(items, start=1):
@@ -217,18 +219,37 @@ def _is_after_release(lot: Lot) -> bool:
         or lot.released_at is not None
 
 
+def min_hours(test: str) -> float:
+    """The hours a test takes from sampling to a passing result: a protocol setting per test
+    (`min_hours_<test>`, e.g. 14 days of sterility culture), none for a test without one."""
+    key = f"min_hours_{test}"
+    return float(protocol.value(key)) if key in BY_KEY else 0.0
+
+
+def earliest_passing_result(test: str, sampled_at: datetime) -> datetime:
+    return sampled_at + timedelta(hours=min_hours(test))
+
+
 def record_result(lot: Lot, *, test: str, value: str | float, method: str | None,
                   sample_id: str, by: User, unit: str | None = None,
-                  instrument: str | None = None, performed_at: datetime | None = None
-                  ) -> QcResult:
+                  instrument: str | None = None, performed_at: datetime | None = None,
+                  sampled_at: datetime | None = None) -> QcResult:
     """Record a result, evaluate it against the specification in force; a failing one opens a
-    deviation (and, after release, an alert for QA)."""
+    deviation (and, after release, an alert for QA). A passing result is refused before its
+    sample time (default: the result's time) plus the test's duration; a failing one is taken
+    whenever it is seen (a culture grows early, and a failure is never refused for its
+    timing)."""
     _require(by, "qc.record", "Only a technician records QC results.")
-    if lot.state in {"received", "destroyed"}:
-        raise Conflict(f"Lot {lot.lot_id} is {lot.state}: no QC sample is taken now.")
+    actions.require(lot, "qc_result")
     performed_at = performed_at or utcnow()
     if performed_at > utcnow():
         raise DomainError("A QC result cannot be dated in the future.")
+    sampled_at = sampled_at or performed_at
+    if sampled_at > performed_at:
+        raise DomainError(_("A sample is taken before its result: sampled %(sampled)s, result "
+                            "%(result)s.", sampled=format_local(sampled_at),
+                            result=format_local(performed_at)),
+                          field_errors={"sampled_at": [_("After the result.")]})
     spec = spec_in_force(lot.kind, performed_at)
     item = next((i for i in spec.items if i.test == test), None)
     if item is None:
@@ -252,15 +273,24 @@ def record_result(lot: Lot, *, test: str, value: str | float, method: str | None
     if unit and item.comparator != "is" and unit.strip() != item.unit:
         raise DomainError(f"{item.label} is reported in {item.unit}, not {unit}.")
     passed = evaluate(item, number=number, text=text)
+    earliest = earliest_passing_result(test, sampled_at)
+    if passed and performed_at < earliest:
+        raise DomainError(_(
+            "%(test)s takes %(hours)g h from sampling: sample %(sample)s, taken %(sampled)s, "
+            "can have a passing result from %(earliest)s, not before.", test=item.label,
+            hours=min_hours(test), sample=str(sample_id).strip(),
+            sampled=format_local(sampled_at), earliest=format_local(earliest)),
+            field_errors={"value": [_("Too early for a passing result.")]})
     result = QcResult(
         lot_id=lot.id, specification_id=spec.id, test=test, method=method or item.method,
         sample_id=str(sample_id).strip(), value_number=number, value_text=text, unit=item.unit,
-        instrument=instrument, performed_at=performed_at, recorded_by_id=by.id,
-        recorded_by=by, passed=passed, criterion=item.criterion)
+        instrument=instrument, sampled_at=sampled_at, performed_at=performed_at,
+        recorded_by_id=by.id, recorded_by=by, passed=passed, criterion=item.criterion)
     db.session.add(result)
     audit.record(db.session, "qc.result_recorded", lot, actor=by, new={
         "test": test, "value": result.value_display, "criterion": item.criterion,
-        "passed": passed, "sample_id": result.sample_id, "specification": spec.version})
+        "passed": passed, "sample_id": result.sample_id, "sampled_at": sampled_at,
+        "specification": spec.version})
     if not passed:
         after = _is_after_release(lot)
         open_deviation(lot, title=f"{item.label} out of specification: {result.value_display} "
@@ -308,15 +338,19 @@ def _next_deviation_number() -> str:
 
 
 def open_deviation(lot: Lot, *, title: str, by: User, result: QcResult | None = None,
-                   after_release: bool = False) -> Deviation:
+                   after_release: bool = False, passage: Passage | None = None) -> Deviation:
+    """A deviation on the lot: from an out-of-specification result, or from a passage whose
+    growth no cell can reach (which stops the lot until QA closes it, SPEC 4.2)."""
     if not title.strip():
         raise DomainError("Describe the deviation.")
     deviation = Deviation(number=_next_deviation_number(), lot_id=lot.id, result=result,
-                          title=title.strip(), opened_by_id=by.id, after_release=after_release)
+                          title=title.strip(), opened_by_id=by.id, after_release=after_release,
+                          passage_id=getattr(passage, "id", None))
     db.session.add(deviation)
     audit.record(db.session, "deviation.opened", deviation, actor=by,
                  new={"lot": lot.lot_id, "title": deviation.title,
-                      "after_release": after_release})
+                      "after_release": after_release,
+                      **({"passage": passage.number} if passage is not None else {})})
     if after_release:
         audit.record(db.session, "qc.alert_raised", lot, actor=by,
                      new={"deviation": deviation.number, "title": deviation.title})

@@ -15,6 +15,7 @@ from ..core.errors import DomainError
 from ..core.esign import MEANINGS
 from ..core.permissions import requires
 from ..extensions import db
+from ..manufacturing import actions
 from ..manufacturing import service as manufacturing
 from ..manufacturing.forms import InvestigationForm, QcResultForm, SignForm
 from ..manufacturing.views import lot_action
@@ -40,10 +41,12 @@ def result_form(lot) -> QcResultForm:
 def record_result(lot_id: str):
     lot = manufacturing.get_lot(lot_id)
     form = result_form(lot)
+    sampled_at = form.sampled_at.data.replace(tzinfo=site_zone()) if form.sampled_at.data \
+        else None
     return lot_action(lot_id, lambda lot: qc.record_result(
         lot, test=form.test.data, value=form.value.data, method=form.method.data or None,
         sample_id=form.sample_id.data or "", instrument=form.instrument.data or None,
-        by=current_user), _("Result recorded."))
+        sampled_at=sampled_at, by=current_user), _("Result recorded."))
 
 
 @bp.route("/lots/<lot_id>/results/<int:result_id>/review", methods=["POST"])
@@ -55,8 +58,12 @@ def review_result(lot_id: str, result_id: int):
 
 
 def _release_page(lot, status: int = 200):
+    """The signatures offered are those the services would accept now (`release_refusals`,
+    `allowed_actions`): nothing to sign on a released lot."""
     return render_template(
         "qc/release.html", lot=lot, blockers=release.release_blockers(lot, by=current_user),
+        may_release=not release.release_refusals(lot, by=current_user),
+        may_reject="reject" in actions.allowed_actions(lot),
         meaning=MEANINGS["lot_release"], form=SignForm(prefix="sig"),
         reject_form=SignForm(prefix="rej"), summary=release.qc_summary(lot)), status
 
