@@ -129,3 +129,17 @@ def make_batch(users, *, state: str = "released", bank=None, vials=(1,), skip_qc
     release.release_lot(batch, by=users["qa"], username="qa", password=DEMO_PASSWORD,
                         conditional_tests=skip_qc)
     return batch
+
+
+def next_passage(lot, users, **changes):
+    """The next passage, 1 h after the one before was harvested (or the lot started), seeding
+    every cell it may and growing 4-fold in 48 h (a doubling every 24 h)."""
+    last = lot.passages[-1].harvested_at if lot.passages else plausibility.lot_start(lot)
+    seeded = last + timedelta(hours=1)
+    cells = plausibility.cells_for_next_passage(lot) or 1e6
+    values = dict(seeded_at=seeded, harvested_at=seeded + timedelta(hours=48),
+                  vessels="T175 x 2", cells_seeded=cells, cells_harvested=4 * cells,
+                  viability_pct=94, confluence_pct=80, incubator=INCUBATOR,
+                  by=users["technician"])
+    values.update(changes)
+    return steps.record_passage(lot, **values)

@@ -7,49 +7,40 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.factories.manufacturing import INCUBATOR, make_bank, make_batch, second_technician
+from tests.factories.manufacturing import (
+    make_bank,
+    make_batch,
+    next_passage,
+    second_technician,
+)
 from tests.factories.materials import make_material
 from ucmsc_lims.core.db import utcnow
 from ucmsc_lims.core.errors import DomainError, NotPermitted
-from ucmsc_lims.manufacturing import growth, plausibility, steps
-
-
-def _passage(lot, users, **changes):
-    """The next passage, 1 h after the one before was harvested (or the lot started), seeding
-    the cells it may and growing 4-fold in 48 h (a doubling every 24 h)."""
-    last = lot.passages[-1].harvested_at if lot.passages else plausibility.lot_start(lot)
-    seeded = last + timedelta(hours=1)
-    cells = plausibility.cells_for_next_passage(lot) or 1e6
-    values = dict(seeded_at=seeded, harvested_at=seeded + timedelta(hours=48),
-                  vessels="T175 x 2", cells_seeded=cells, cells_harvested=4 * cells,
-                  viability_pct=94, confluence_pct=80, incubator=INCUBATOR,
-                  by=users["technician"])
-    values.update(changes)
-    return steps.record_passage(lot, **values)
+from ucmsc_lims.manufacturing import growth, steps
 
 
 def test_a_passage_beyond_the_protocol_maximum_is_refused(db, users):
     batch = make_batch(users, state="expanding")
     for _ in range(2):
-        _passage(batch, users)
+        next_passage(batch, users)
     assert batch.passages[-1].number == 5
     with pytest.raises(DomainError) as refused:
-        _passage(batch, users)
+        next_passage(batch, users)
     assert refused.value.message == "P6 is refused: the protocol's maximum is P5."
 
 
 def test_a_bank_stops_at_the_banking_passage(db, users):
     bank = make_bank(users, state="expanding")
-    _passage(bank, users)
-    _passage(bank, users)
+    next_passage(bank, users)
+    next_passage(bank, users)
     with pytest.raises(DomainError) as refused:
-        _passage(bank, users)
+        next_passage(bank, users)
     assert refused.value.message == "P3 is refused: the banking passage is P2."
 
 
 def test_passage_numbers_run_on_from_bank_to_batch(db, users):
     batch = make_batch(users, state="thawed")
-    passage = _passage(batch, users)
+    passage = next_passage(batch, users)
     assert passage.number == 3
     assert batch.state == "expanding"
 
@@ -58,16 +49,17 @@ def test_an_expired_material_is_refused_in_a_passage_and_nothing_is_recorded(db,
     bank = make_bank(users, state="processing")
     old = make_material(users, expires_on=utcnow().date() - timedelta(days=1))
     with pytest.raises(DomainError) as refused:
-        _passage(bank, users, materials_used=[old.code], seeded_at=utcnow() - timedelta(hours=3),
-                 harvested_at=utcnow() - timedelta(hours=1), cells_seeded=1e6,
-                 cells_harvested=1.1e6)
+        next_passage(bank, users, materials_used=[old.code],
+                     seeded_at=utcnow() - timedelta(hours=3),
+                     harvested_at=utcnow() - timedelta(hours=1), cells_seeded=1e6,
+                     cells_harvested=1.1e6)
     assert bank.passages == [] and bank.state == "processing"
     assert f"expired on {old.expires_on.isoformat()} and cannot be used" in refused.value.message
 
 
 def test_the_operator_cannot_verify_their_own_passage(db, users):
     bank = make_bank(users, state="processing")
-    passage = _passage(bank, users)
+    passage = next_passage(bank, users)
     with pytest.raises(NotPermitted) as refused:
         steps.verify_passage(passage, by=users["technician"])
     assert refused.value.message == "You recorded P0: a second person verifies it."
@@ -77,8 +69,8 @@ def test_the_operator_cannot_verify_their_own_passage(db, users):
 
 def test_banking_is_refused_while_a_passage_is_unverified(db, users):
     bank = make_bank(users, state="expanding")
-    _passage(bank, users)
-    _passage(bank, users)
+    next_passage(bank, users)
+    next_passage(bank, users)
     with pytest.raises(Exception) as refused:
         steps.bank_lot(bank, positions=["L-DEWAR-1/B1/S01"], cells_per_vial=1e6,
                        by=users["technician"])

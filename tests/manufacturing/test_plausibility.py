@@ -15,6 +15,7 @@ from tests.factories.manufacturing import (
     INCUBATOR,
     make_bank,
     make_batch,
+    next_passage,
     place,
     run_passages,
     second_technician,
@@ -28,20 +29,6 @@ from ucmsc_lims.manufacturing import actions, plausibility, steps
 from ucmsc_lims.protocol import service as protocol
 from ucmsc_lims.qc import release
 from ucmsc_lims.qc import service as qc
-
-
-def _passage(lot, users, **changes):
-    """The next passage, 1 h after the one before was harvested (or the lot started), seeding
-    every cell it may and growing 4-fold in 48 h (a doubling every 24 h)."""
-    last = lot.passages[-1].harvested_at if lot.passages else plausibility.lot_start(lot)
-    seeded = last + timedelta(hours=1)
-    cells = plausibility.cells_for_next_passage(lot) or 1e6
-    values = dict(seeded_at=seeded, harvested_at=seeded + timedelta(hours=48),
-                  vessels="T175 x 2", cells_seeded=cells, cells_harvested=4 * cells,
-                  viability_pct=94, confluence_pct=80, incubator=INCUBATOR,
-                  by=users["technician"])
-    values.update(changes)
-    return steps.record_passage(lot, **values)
 
 
 def _refused(action, *args, **kwargs) -> str:
@@ -62,7 +49,7 @@ def test_a_fridge_is_refused_as_the_incubator_of_a_passage(db, users):
     place("L-FRIDGE-01", "fridge")
     bank = make_bank(users, state="processing")
 
-    message = _refused(_passage, bank, users, incubator="L-FRIDGE-01")
+    message = _refused(next_passage, bank, users, incubator="L-FRIDGE-01")
 
     assert message == ("L-FRIDGE-01 (Fridge L-FRIDGE-01) is a fridge: a passage grows in an "
                        "incubator.")
@@ -72,7 +59,7 @@ def test_a_fridge_is_refused_as_the_incubator_of_a_passage(db, users):
 def test_an_incubator_that_is_not_a_registered_location_is_refused(db, users):
     bank = make_bank(users, state="processing")
 
-    assert _refused(_passage, bank, users, incubator="L-INC-99") == (
+    assert _refused(next_passage, bank, users, incubator="L-INC-99") == (
         "Incubator: no location has the code L-INC-99.")
 
 
@@ -103,7 +90,7 @@ def test_a_passage_seeded_before_the_previous_one_was_harvested_is_refused(db, u
     p0 = bank.passages[-1]
     seeded = p0.harvested_at - timedelta(hours=6)
 
-    message = _refused(_passage, bank, users, seeded_at=seeded,
+    message = _refused(next_passage, bank, users, seeded_at=seeded,
                        harvested_at=seeded + timedelta(hours=48))
 
     assert message == (f"P1 cannot be seeded before P0 was harvested "
@@ -116,7 +103,7 @@ def test_a_passage_seeded_before_the_lot_started_is_refused(db, users):
     start = plausibility.lot_start(bank)
     seeded = start - timedelta(days=1)
 
-    message = _refused(_passage, bank, users, seeded_at=seeded,
+    message = _refused(next_passage, bank, users, seeded_at=seeded,
                        harvested_at=seeded + timedelta(hours=48))
 
     assert message == (f"P0 cannot be seeded before lot {bank.lot_id} started "
@@ -127,7 +114,7 @@ def test_a_batch_passage_seeded_before_the_thaw_is_refused(db, users):
     batch = make_batch(users, state="thawed")
     seeded = batch.started_at - timedelta(hours=2)
 
-    message = _refused(_passage, batch, users, seeded_at=seeded,
+    message = _refused(next_passage, batch, users, seeded_at=seeded,
                        harvested_at=seeded + timedelta(hours=48))
 
     assert message == (f"P3 cannot be seeded before lot {batch.lot_id} started "
@@ -203,7 +190,7 @@ def test_a_bank_without_a_stored_vial_offers_and_starts_no_batch(db, users):
 def test_a_passage_seeding_more_cells_than_the_previous_harvest_is_refused(db, users):
     bank = make_bank(users, state="expanding")  # P0 harvested 8e6
 
-    message = _refused(_passage, bank, users, cells_seeded=2e7, cells_harvested=8e7)
+    message = _refused(next_passage, bank, users, cells_seeded=2e7, cells_harvested=8e7)
 
     assert message == "P1 cannot seed 2e+07 cells: P0 harvested 8e+06."
     assert [p.number for p in bank.passages] == [0]
@@ -212,21 +199,21 @@ def test_a_passage_seeding_more_cells_than_the_previous_harvest_is_refused(db, u
 def test_a_batch_seeds_no_more_cells_than_its_thawed_vials_hold(db, users):
     batch = make_batch(users, state="thawed")  # one vial of 5e6
 
-    message = _refused(_passage, batch, users, cells_seeded=1e7, cells_harvested=4e7)
+    message = _refused(next_passage, batch, users, cells_seeded=1e7, cells_harvested=4e7)
 
     assert message == "P3 cannot seed 1e+07 cells: the thawed vials hold 5e+06."
 
 
 def test_the_protocols_rounding_lets_a_count_pass_by_that_much_and_no_more(db, users):
     bank = make_bank(users, state="expanding")  # P0 harvested 8e6
-    assert _refused(_passage, bank, users, cells_seeded=8.1e6, cells_harvested=3e7) == (
+    assert _refused(next_passage, bank, users, cells_seeded=8.1e6, cells_harvested=3e7) == (
         "P1 cannot seed 8.1e+06 cells: P0 harvested 8e+06.")
 
     _setting(users, "cell_count_tolerance_pct", "2")
 
-    assert _refused(_passage, bank, users, cells_seeded=8.2e6, cells_harvested=3e7) == (
+    assert _refused(next_passage, bank, users, cells_seeded=8.2e6, cells_harvested=3e7) == (
         "P1 cannot seed 8.2e+06 cells: P0 harvested 8e+06.")
-    assert _passage(bank, users, cells_seeded=8.1e6, cells_harvested=3e7).number == 1
+    assert next_passage(bank, users, cells_seeded=8.1e6, cells_harvested=3e7).number == 1
 
 
 def test_banking_more_cells_than_the_banking_passage_harvested_is_refused(db, users):
@@ -267,12 +254,12 @@ def test_a_slow_doubling_time_needs_a_reason_which_is_kept_and_audited(db, users
     bank = make_bank(users, state="processing")
     slow = dict(cells_seeded=1e6, cells_harvested=1.1e6)  # 48 h / 0.1375 doublings = 349.1 h
 
-    message = _refused(_passage, bank, users, **slow)
+    message = _refused(next_passage, bank, users, **slow)
 
     assert message == ("P0 doubled every 349.1 h, outside the plausible 12-240 h: give the "
                        "reason to record it.")
     assert bank.passages == []
-    passage = _passage(bank, users, growth_reason="slow start of the explant culture", **slow)
+    passage = next_passage(bank, users, growth_reason="slow start of the explant culture", **slow)
     assert passage.growth_reason == "slow start of the explant culture"
     entry = _entries("lot.passage_recorded")[-1]
     assert entry.reason == "slow start of the explant culture"
@@ -283,7 +270,7 @@ def test_a_slow_doubling_time_needs_a_reason_which_is_kept_and_audited(db, users
 def test_a_passage_that_did_not_grow_needs_a_reason(db, users):
     bank = make_bank(users, state="processing")
 
-    assert _refused(_passage, bank, users, cells_seeded=1e6, cells_harvested=9e5) == (
+    assert _refused(next_passage, bank, users, cells_seeded=1e6, cells_harvested=9e5) == (
         "P0 did not grow (9e+05 cells harvested from 1e+06 seeded): give the reason to record "
         "it.")
 
@@ -292,14 +279,14 @@ def test_the_plausible_range_is_a_protocol_setting(db, users):
     bank = make_bank(users, state="processing")
     _setting(users, "doubling_time_max_hours", "20")
 
-    assert _refused(_passage, bank, users) == (
+    assert _refused(next_passage, bank, users) == (
         "P0 doubled every 24.0 h, outside the plausible 12-20 h: give the reason to record it.")
 
 
 def test_growth_no_cell_can_reach_opens_a_deviation_and_stops_the_lot(db, users):
     bank = make_bank(users, state="processing")
 
-    passage = _passage(bank, users, cells_seeded=1e6, cells_harvested=1e9)  # every 4.8 h
+    passage = next_passage(bank, users, cells_seeded=1e6, cells_harvested=1e9)  # every 4.8 h
 
     [deviation] = qc.deviations_of(bank)
     assert deviation.passage_id == passage.id and deviation.state == "open"
@@ -308,7 +295,7 @@ def test_growth_no_cell_can_reach_opens_a_deviation_and_stops_the_lot(db, users)
     stopped = (f"Lot {bank.lot_id} is stopped: deviation {deviation.number} is open "
                f"({deviation.title}). No step is recorded until QA closes it.")
     steps.verify_passage(passage, by=second_technician(users))
-    assert _refused(_passage, bank, users, cells_seeded=1e6, cells_harvested=4e6) == stopped
+    assert _refused(next_passage, bank, users, cells_seeded=1e6, cells_harvested=4e6) == stopped
     assert "passage" not in actions.allowed_actions(bank)
 
     qc.record_investigation(deviation, text="Counting error: 1e7 harvested, recount attached.",
@@ -317,18 +304,18 @@ def test_growth_no_cell_can_reach_opens_a_deviation_and_stops_the_lot(db, users)
                        password=DEMO_PASSWORD)
 
     assert "passage" in actions.allowed_actions(bank)
-    assert _passage(bank, users, cells_seeded=1e6, cells_harvested=4e6).number == 1
+    assert next_passage(bank, users, cells_seeded=1e6, cells_harvested=4e6).number == 1
 
 
 def test_a_growth_deviation_closed_as_must_not_be_used_keeps_the_lot_stopped(db, users):
     bank = make_bank(users, state="processing")
-    _passage(bank, users, cells_seeded=1e6, cells_harvested=1e9)
+    next_passage(bank, users, cells_seeded=1e6, cells_harvested=1e9)
     [deviation] = qc.deviations_of(bank)
     qc.record_investigation(deviation, text="Contaminated flask.", by=users["technician"])
     qc.close_deviation(deviation, disposition="reject", by=users["qa"], username="qa",
                        password=DEMO_PASSWORD)
 
-    assert _refused(_passage, bank, users) == (
+    assert _refused(next_passage, bank, users) == (
         f"Lot {bank.lot_id} must not be used: deviation {deviation.number} was closed with "
         "that disposition.")
     assert actions.allowed_actions(bank) & actions.STOPPED_STEPS == frozenset()
@@ -336,7 +323,7 @@ def test_a_growth_deviation_closed_as_must_not_be_used_keeps_the_lot_stopped(db,
 
 def test_an_open_growth_deviation_blocks_release(db, users):
     bank = make_bank(users, state="processing")
-    _passage(bank, users, cells_seeded=1e6, cells_harvested=1e9)
+    next_passage(bank, users, cells_seeded=1e6, cells_harvested=1e9)
     [deviation] = qc.deviations_of(bank)
 
     assert f"Deviation {deviation.number} is open: {deviation.title}" in \
