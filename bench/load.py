@@ -1,6 +1,7 @@
-"""Throughput under load on loopback (SPEC 9): gunicorn with 2 sync workers serving the product
-and, beside it on the same database, the bare app (bench/bare_app.py); each endpoint driven for
-a bounded time by wrk, or by a small threaded Python client where wrk is not available."""
+"""Throughput under load on loopback (SPEC 9): gunicorn with the product's workers
+(gunicorn.conf.py, through bench/gunicorn_bench.py) serving the product and, beside it on the
+same database, the bare app (bench/bare_app.py); each endpoint driven for a bounded time by wrk,
+or by a small threaded Python client where wrk is not available."""
 
 from __future__ import annotations
 

@@ -83,6 +83,18 @@ def bedside_bodies(app) -> list[dict]:
             for p, b, w in rows]
 
 
+def bedside_client(database: BenchDatabase) -> dict:
+    """Today's bags on the ward and a nurse's bearer token, for the steps that run without
+    `measure` (BENCH_STEPS)."""
+    app = bench_app(database)
+    refresh_today(app)
+    facts = {"bedside_bodies": bedside_bodies(app),
+             "nurse_header": token(app.test_client(), "nurse")["Authorization"]}
+    with app.app_context():
+        db.engine.dispose()
+    return facts
+
+
 def token(client, username: str) -> dict:
     response = client.post("/api/v1/auth/token",
                            json={"username": username, "password": PASSWORD})

@@ -29,9 +29,22 @@ HARNESS = """\
 - Labels: 100 blinded bag labels (`bagging.printing.label_for`) on A4 sheets with
   `labels.sheet.to_pdf`.
 - Audit: `flask audit verify` as a command (start-up included) over the whole chain.
-- Load: gunicorn, 2 sync workers, on 127.0.0.1, the product app (`app:app`, with its audit
-  sealer) and the bare app (`bench/bare_app.py`) on the same database at the same time, each
-  endpoint driven in turn for a bounded time. Bedside: `POST /api/v1/bedside/verifications` with a
+- What a nurse feels (`bench/browser.py`): the product served by gunicorn with
+  `gunicorn.conf.py` as `make run` serves it (2 workers of 2 threads, keep-alive, audit
+  sealer), and Debian's Chromium driven by Playwright as nurse 1 with a keyboard-wedge
+  scanner: wristband, Enter, weight, Enter, the two boxes ticked with the space bar, bag,
+  Enter; no mouse. `BENCH_BROWSER_SCANS` (default 100) timed scans after 5 warm-up ones,
+  cycling over today's bags, each a recorded GO. Timed in the page: from the keydown of Enter
+  on the bag scan to the end of the first frame after the decision entered the page. The
+  parts are the browser's Resource Timing of the scan's request (Navigation Timing for the
+  plain form): before the request (the page's script), redirect, connection, server (request
+  sent to first byte), transfer, and render (last byte to the decision on screen). The plain
+  form (`BENCH_BROWSER_PLAIN_SCANS`, default 40) is the same page with its script told to
+  leave the form alone: POST, redirect, GET of the verification page, as without script.
+- Load: gunicorn with the product's workers (`gunicorn.conf.py`: 2 workers of 2 threads,
+  keep-alive), on 127.0.0.1, the product app (`app:app`, with its audit sealer) and the bare
+  app (`bench/bare_app.py`) on the same database at the same time, each endpoint driven in
+  turn for a bounded time. Bedside: `POST /api/v1/bedside/verifications` with a
   bearer token, every answer a recorded GO. Bare write: the same bearer-token digest lookup,
   one row read, one row inserted, one transaction. Bare lookup: one indexed read, no auth.
 """
@@ -50,6 +63,25 @@ def _cell(run: dict | None, path: list[str], fmt=str) -> str:
             return "-"
         value = value[key]
     return fmt(value)
+
+
+def _dates(run: dict) -> str:
+    """The run's date, or each step's when they were measured on different days."""
+    dates = run.get("step_dates") or {}
+    if len(set(dates.values())) <= 1:
+        return run.get("date", "-")
+    return ", ".join(f"{step} {date}" for step, date in dates.items())
+
+
+def _parts(parts: dict) -> str:
+    return " / ".join(f"{parts[k]:.1f}" for k in
+                      ("before_request", "connection", "server", "transfer", "render"))
+
+
+def _parts_with_redirect(parts: dict) -> str:
+    return " / ".join(f"{parts[k]:.1f}" for k in
+                      ("before_request", "redirect", "connection", "server", "transfer",
+                       "render"))
 
 
 def _judge(value: float, limit: float, *, at_most: bool = True, unit: str = "") -> str:
@@ -88,6 +120,9 @@ def verdicts(get: list[dict]) -> list[str]:
                          + ", " + _judge(round(per_million, 1), 15, unit=" s per million"))
         if "labels_pdf" in r:
             found.append("100-label PDF " + _judge(r["labels_pdf"]["seconds"], 3, unit=" s"))
+        if big and r.get("browser", {}).get("in_place"):
+            found.append("nurse's Enter to decision in Chromium p95 "
+                         + _judge(r["browser"]["in_place"]["p95"], 100, unit=" ms"))
         if "load" in r:
             found.append("throughput / bare write "
                          + _judge(r["load"]["ratio_to_bare_write"], 0.60, at_most=False))
@@ -105,7 +140,8 @@ def write_report(results: dict, target: Path) -> None:
     lines += [
         f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gb']} GB memory; SQLite "
         f"{m['sqlite']}, PostgreSQL {m['postgresql']}, Python {m['python']}, load generator "
-        f"{m['wrk']}. Load average when the run started: {m['load_at_start']} (the machine is "
+        f"{m['wrk']}, browser {m.get('chromium', 'not recorded')}. Load average when the run "
+        f"started: {m['load_at_start']} (the machine is "
         f"shared: other work ran beside the bench). Migration head {results['head']}; run of "
         f"{results['started']}.", "",
         "| measure | target | " + " | ".join(heads) + " |",
@@ -116,7 +152,7 @@ def write_report(results: dict, target: Path) -> None:
         lines.append(f"| {label} | {goal} | " + " | ".join(cells) + " |")
 
     get = [runs[k] for k in keys]
-    row("measured on", "", [r.get("date", "-") for r in get])
+    row("measured on", "", [_dates(r) for r in get])
     row("build: `flask seed-scale` (s)", "minutes",
         [_cell(r, ["build", "seed_seconds"]) for r in get])
     row("bags / patients / lots", "",
@@ -151,6 +187,21 @@ def write_report(results: dict, target: Path) -> None:
     row("`flask audit verify` (s), whole chain", "1,000,000 entries <= 15",
         [_cell(r, ["audit_verify"],
                lambda a: f"{a['seconds']} ({'OK' if a['ok'] else 'FAILED'})") for r in get])
+    row("bedside page in Chromium: Enter on the bag scan to decision shown p50 / p95 (ms)",
+        "p95 <= 100 at 1,000,000",
+        [_cell(r, ["browser", "in_place"], lambda b: f"{b['p50']:.1f} / {b['p95']:.1f}")
+         for r in get])
+    row("bedside page: p50 parts (ms): script, connection, server, transfer, render", "",
+        [_cell(r, ["browser", "in_place", "parts_p50"], _parts) for r in get])
+    row("bedside page: GO answers, stylesheet and script fetched over the network", "",
+        [_cell(r, ["browser", "in_place"],
+               lambda b: f"{b['go']}/{b['n']}, {b['assets_from_network']}") for r in get])
+    row("plain form (POST, redirect, GET) p50 / p95 (ms)", "reported",
+        [_cell(r, ["browser", "plain_form"], lambda b: f"{b['p50']:.1f} / {b['p95']:.1f}")
+         for r in get])
+    row("plain form: p50 parts (ms): unload, redirect, connection, server, transfer, render",
+        "", [_cell(r, ["browser", "plain_form", "parts_p50"], _parts_with_redirect)
+             for r in get])
     row("load: bedside verification (req/s)", "",
         [_cell(r, ["load", "bedside", "rps"]) for r in get])
     row("load: bare write (req/s)", "", [_cell(r, ["load", "bare_write", "rps"]) for r in get])
