@@ -11,6 +11,7 @@ from flask_login import current_user
 from ..core.clock import site_today
 from ..core.errors import DomainError
 from ..core.permissions import requires
+from ..labels.download import label_response
 from ..navigation import NavEntry
 from . import fill, holds, printing, service
 from .forms import (
@@ -253,10 +254,7 @@ def label_page(bag_id: str):
 @requires("label.preview")
 def label_svg(bag_id: str):
     """The preview image of the label page: not a print, nothing recorded."""
-    body, mimetype = printing.preview(service.get_bag(bag_id), "svg")
-    response = make_response(body)
-    response.mimetype = mimetype
-    return response
+    return label_response(*printing.preview(service.get_bag(bag_id), "svg"))
 
 
 @bp.route("/bags/<bag_id>/print", methods=["POST"])
@@ -273,8 +271,4 @@ def print_label(bag_id: str):
         flash(refused.message, "error")
         return render_template("bagging/label.html", bag=bag, form=form,
                                issues=bag.label_issues, can_print=True), refused.status
-    response = make_response(body)
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="label-{bag.code}.{form.format.data}"')
-    return response
+    return label_response(body, mimetype, filename=f"label-{bag.code}.{form.format.data}")

@@ -9,7 +9,6 @@ from flask import (
     Blueprint,
     Response,
     flash,
-    make_response,
     redirect,
     render_template,
     request,
@@ -22,6 +21,7 @@ from flask_login import current_user
 
 from ..core.errors import DomainError
 from ..core.permissions import requires
+from ..labels.download import label_response
 from ..labels.forms import LabelPrintForm
 from ..labels.render import FORMATS, render
 from ..navigation import NavEntry
@@ -93,10 +93,7 @@ def manage_locations():
 
 
 def _label_preview(code: str, fmt: str) -> Response:
-    body, mimetype = render(labels.location_label(service.get_location(code)), fmt)
-    response = make_response(body)
-    response.mimetype = mimetype
-    return response
+    return label_response(*render(labels.location_label(service.get_location(code)), fmt))
 
 
 @bp.route("/locations/<code>/label.<any(svg, png, pdf, zpl):fmt>")
@@ -126,11 +123,8 @@ def print_location(code: str):
     except DomainError as refused:
         flash(refused.message, "error")
         return _locations_page(None, refused.status)
-    response = make_response(body)
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{location.code}-label.{form.format.data}"')
-    return response
+    return label_response(body, mimetype,
+                          filename=f"{location.code}-label.{form.format.data}")
 
 
 # --- Hand-off and receipt ----------------------------------------------------------------------

@@ -3,7 +3,7 @@ the QA release queue and release page, the batch record PDF, the lot and vial la
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +13,7 @@ from ..core.clock import site_zone
 from ..core.errors import DomainError
 from ..core.permissions import requires
 from ..extensions import db
+from ..labels.download import label_response
 from ..labels.forms import LabelPrintForm
 from ..labels.render import FORMATS, render
 from ..navigation import NavEntry
@@ -259,20 +260,12 @@ def batch_record(lot_id: str):
 # --- Labels (SPEC 4.6): previews for a signed-in page user, prints as their own action --------
 
 
-def _label_response(body: bytes, mimetype: str, *, filename: str | None = None) -> Response:
-    response = make_response(body)
-    response.mimetype = mimetype
-    if filename:
-        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 @bp.route("/<lot_id>/label.<any(svg, png, pdf, zpl):fmt>")
 @requires("lot_label.read")
 def lot_label_preview(lot_id: str, fmt: str):
     """The ISBT 128 lot label, opened from the lot page: a preview, nothing recorded (the API's
     `GET /api/v1/lots/{lot_id}/label.{fmt}` is its twin for bearer tokens)."""
-    return _label_response(*render(lot_label(service.get_lot(lot_id)), fmt))
+    return label_response(*render(lot_label(service.get_lot(lot_id)), fmt))
 
 
 @bp.route("/<lot_id>/label/prints", methods=["POST"])
@@ -286,7 +279,7 @@ def lot_label_print(lot_id: str):
         body, mimetype = print_lot_label(lot, fmt=form.format.data, by=current_user)
     except DomainError as error:
         return refused(lot_id, error)
-    return _label_response(body, mimetype, filename=f"{lot.lot_id}-label.{form.format.data}")
+    return label_response(body, mimetype, filename=f"{lot.lot_id}-label.{form.format.data}")
 
 
 @bp.route("/<lot_id>/vials/<int:number>/label.<any(svg, png, pdf, zpl):fmt>")
@@ -294,7 +287,7 @@ def lot_label_print(lot_id: str):
 def vial_label_preview(lot_id: str, number: int, fmt: str):
     """One vial's label, opened from its lot page: a preview, nothing recorded."""
     vial = vial_of(service.get_lot(lot_id), number)
-    return _label_response(*render(vial_label(vial), fmt))
+    return label_response(*render(vial_label(vial), fmt))
 
 
 @bp.route("/<lot_id>/vials/<int:number>/label/prints", methods=["POST"])
@@ -308,4 +301,4 @@ def vial_label_print(lot_id: str, number: int):
         body, mimetype = print_vial_label(vial, fmt=form.format.data, by=current_user)
     except DomainError as error:
         return refused(lot_id, error)
-    return _label_response(body, mimetype, filename=f"{vial.label}-label.{form.format.data}")
+    return label_response(body, mimetype, filename=f"{vial.label}-label.{form.format.data}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from ..core.errors import DomainError
 from ..core.permissions import requires
 from ..extensions import db
+from ..labels.download import label_response
 from ..labels.forms import LabelPrintForm
 from ..labels.render import FORMATS, render
 from ..navigation import NavEntry
@@ -93,10 +94,7 @@ def set_status(code: str, status: str):
 @requires("lot_label.read")
 def label(code: str, fmt: str):
     """The receipt label, opened from the materials page: a preview, nothing recorded."""
-    body, mimetype = render(material_label(service.get_by_code(code)), fmt)
-    response = make_response(body)
-    response.mimetype = mimetype
-    return response
+    return label_response(*render(material_label(service.get_by_code(code)), fmt))
 
 
 @bp.route("/<code>/label/prints", methods=["POST"])
@@ -112,8 +110,5 @@ def print_label(code: str):
         db.session.rollback()
         flash(error.message, "error")
         return _list(ReceiveForm(), error.status)
-    response = make_response(body)
-    response.mimetype = mimetype
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="{material.code}-label.{form.format.data}"')
-    return response
+    return label_response(body, mimetype,
+                          filename=f"{material.code}-label.{form.format.data}")
