@@ -226,17 +226,12 @@ def seal(session: Session, *, limit: int = 5000) -> int:
     in the chain. Should an update still find an entry sealed already, `SealRaced` says so and
     the caller rolls back.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
-    else:
+    lock_chain(session)
+    if session.get_bind().dialect.name != "postgresql":
         # SQLite's one write lock is everyone's: hold it for a short round only, so requests
         # that write do not wait behind the sealer (`has_unsealed` lets a caller skip idle
         # rounds without taking it).
         limit = min(limit, SQLITE_ROUND)
-        # A write that changes nothing takes the write lock if this transaction does not hold
-        # it yet, so the reads below see the latest commit and no other sealer runs until ours
-        # ends.
-        session.execute(sa.text("UPDATE audit_entry SET hash = hash WHERE 0"))
     rows = session.execute(
         sa.select(AuditEntry).where(_sealable(session)).order_by(AuditEntry.id).limit(limit)
     ).scalars().all()
@@ -273,6 +268,16 @@ def seal(session: Session, *, limit: int = 5000) -> int:
         raise SealRaced(f"{len(updates) - done.rowcount} of {len(updates)} entries were sealed "
                         "by another sealer meanwhile")
     return len(updates)
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise whoever extends the chain (sealers, checkpoint writers) until the caller's
+    transaction ends: an advisory lock on PostgreSQL; on SQLite the database's write lock, taken
+    by a write that changes nothing, so the reads after it see the latest commit."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
+    else:
+        session.execute(sa.text("UPDATE audit_entry SET hash = hash WHERE 0"))
 
 
 def has_unsealed(session: Session) -> bool:

@@ -29,7 +29,7 @@ from flask import Flask
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import audit
-from .audit import GENESIS_HASH, SEALER_LOCK_KEY, AuditEntry, Verification
+from .audit import GENESIS_HASH, AuditEntry, Verification
 from .db import Base, utcnow
 
 DEFAULT_INTERVAL = timedelta(minutes=1)
@@ -123,10 +123,7 @@ def write(session: Session, anchor: Anchor, *, force: bool = False) -> AuditChec
     """Sign the chain's head when it moved on and the last checkpoint is older than the
     interval (or at once with `force`). The caller commits. Writers are serialised with the
     sealers, so two servers never sign the same head twice."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": SEALER_LOCK_KEY})
-    else:
-        session.execute(sa.text("UPDATE audit_entry SET hash = hash WHERE 0"))
+    audit.lock_chain(session)
     head, last, now = _head(session), latest(session), utcnow()
     if head is None or (last is not None and last.chain_seq >= head[0]):
         return None  # nothing new to sign
