@@ -149,13 +149,17 @@ def build_pair(users, *, through: str = "infused") -> ArmPair:
             vitals_after={"systolic_mmhg": 118, "diastolic_mmhg": 78,
                           "heart_rate_bpm": 72, "temperature_c": 36.9},
             premedication="none")
-    # An emergency unblinding request for each (not confirmed: nobody sees an arm).
+    _ask_unblinding(pair, users)
+    return pair
+
+
+def _ask_unblinding(pair: ArmPair, users) -> None:
+    """An emergency unblinding request for each patient (not confirmed: nobody sees an arm)."""
     for record in pair.records:
         record.unblinding = unblinding.request_unblinding(
             record.patient, by=users["investigator"],
             reason="Severe reaction needing the treatment known")
     db.session.flush()
-    return pair
 
 
 # What holds the cell bag for its content (SPEC 4.2, 4.9): QA's hold of the batch, its recall,
@@ -189,9 +193,5 @@ def build_held_pair(users, cause: str) -> ArmPair:
         record.verification = bedside.verify(
             patient_code=record.patient.code, bag_code=record.bag.code, weight_kg=70.0,
             by=users["nurse"], ward_code=WARD, identity_confirmed=True, bag_intact=True)
-    for record in pair.records:
-        record.unblinding = unblinding.request_unblinding(
-            record.patient, by=users["investigator"],
-            reason="Severe reaction needing the treatment known")
-    db.session.flush()
+    _ask_unblinding(pair, users)
     return pair
